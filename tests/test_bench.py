@@ -1,0 +1,112 @@
+"""`nsmckit bench` on a small matrix: real torch and onnxruntime, every output, sane numbers."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import fields
+
+import pytest
+from click.testing import CliRunner
+
+from kit.bench import Cell
+from kit.cli import main
+from tests.helpers import run_args
+
+
+@pytest.fixture(scope="module")
+def bench_run(tiny_model_dir, tiny_export, nsmc_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "run"
+    args = [
+        "bench",
+        "--model",
+        str(tiny_model_dir),
+        "--export",
+        str(tiny_export.path),
+        "--data-dir",
+        str(nsmc_dir),
+        "--output",
+        str(out),
+        *"--backends torch:fp32,ort-cpu:fp32,ort-cpu:int8,ort-cuda:fp32 --batch-sizes 4,16 "
+        "--fixed-lengths 64 --max-length 64 --limit 60".split(),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return out, json.loads((out / "results.json").read_text()), result.output
+
+
+def test_every_output_file_is_written(bench_run):
+    out, _, output = bench_run
+    for name in ("results.json", "results.csv", "results.md", "throughput.png", "latency.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "throughput.png").read_bytes()[:4] == b"\x89PNG"
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert len(rows) == 4 * 3 * 2  # backends x strategies x batch sizes
+    assert "ort-cpu:int8" in (out / "results.md").read_text()
+    assert "best cell per backend" in output
+
+
+def test_json_has_the_documented_fields(bench_run):
+    _, data, _ = bench_run
+    assert {"config", "environment", "accuracy_meaningful", "cells"} <= set(data)
+    for key in ("device", "cpu", "libraries", "git_commit", "command", "python"):
+        assert key in data["environment"]
+    for cell in data["cells"]:
+        assert set(cell) == {f.name for f in fields(Cell)}
+        if cell["status"] == "ok":
+            for key in ("accuracy", "f1", "samples_per_s", "real_tokens_per_s", "tokenize_s", "padding_efficiency"):
+                assert isinstance(cell[key], float), key
+            assert set(cell["latency_ms"]) == {"count", "mean", "p50", "p90", "p99", "min", "max"}
+
+
+def test_numbers_are_consistent(bench_run):
+    _, data, _ = bench_run
+    ok = [c for c in data["cells"] if c["status"] == "ok"]
+    fp32 = [c for c in ok if c["precision"] == "fp32"]
+    assert len({round(c["accuracy"], 12) for c in fp32}) == 1  # padding and runtime do not change fp32 results
+    for c in ok:
+        lat = c["latency_ms"]
+        assert lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
+        assert c["rows"] == 60 and lat["count"] == -(-60 // c["batch_size"])
+    eff = {c["strategy"]: c["padding_efficiency"] for c in ok if c["backend"] == "torch" and c["batch_size"] == 16}
+    assert eff["fixed"] < eff["dynamic"] < eff["sorted"] <= 1.0
+
+
+def test_missing_cuda_is_reported_as_skipped(bench_run):
+    _, data, _ = bench_run
+    cuda = [c for c in data["cells"] if c["backend"] == "ort-cuda"]
+    assert cuda and all(c["status"] == "skipped" and "CUDAExecutionProvider" in c["reason"] for c in cuda)
+    assert all(c["samples_per_s"] is None for c in cuda)
+
+
+def test_compare_prints_ratios(bench_run):
+    out, _, _ = bench_run
+    result = CliRunner().invoke(main, ["bench", "compare", str(out / "results.json"), str(out / "results.json")])
+    assert result.exit_code == 0, result.output
+    assert "1.00x" in result.output and "torch:fp32" in result.output
+
+
+def test_train_scenario_reports_each_strategy(tiny_model_dir, nsmc_dir, tmp_path):
+    out = tmp_path / "train"
+    args = [
+        "bench",
+        *run_args(
+            tiny_model_dir,
+            nsmc_dir,
+            out,
+            "--scenario train --train-steps 3 --batch-sizes 8 --max-length 64 --limit 100",
+        ),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    cells = json.loads((out / "results.json").read_text())["cells"]
+    assert [c["strategy"] for c in cells] == ["fixed", "dynamic", "bucketed"]
+    assert all(c["rows"] == 24 and c["samples_per_s"] > 0 for c in cells)
+    assert cells[0]["padding_efficiency"] < cells[2]["padding_efficiency"]
+
+
+def test_unknown_backend_is_a_one_line_error(tiny_model_dir, nsmc_dir):
+    result = CliRunner().invoke(
+        main, ["bench", "--model", str(tiny_model_dir), "--data-dir", str(nsmc_dir), "--backends", "tensorrt:fp8"]
+    )
+    assert result.exit_code == 1 and "unknown backend 'tensorrt'" in result.output

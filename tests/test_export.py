@@ -1,0 +1,181 @@
+"""ONNX export through the real Optimum exporter and onnxruntime, on a tiny BERT."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kit.cli import main
+from kit.errors import ModelError
+from kit.export_check import HARD_CASES
+from kit.manifest import sha256_file
+from kit.onnx_export import ExportConfig, export_onnx
+from kit.onnx_model import OnnxClassifier
+
+TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", *HARD_CASES]
+
+
+@pytest.fixture
+def exported(tiny_export):
+    return tiny_export
+
+
+def torch_logits(model_dir, texts, max_length=64):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    with torch.no_grad():
+        inputs = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        return model(**inputs).logits.numpy()
+
+
+def test_variants_pass_validation_and_manifest_is_complete(exported):
+    manifest = exported.manifest
+    assert exported.valid
+    assert [v["name"] for v in manifest["variants"]] == ["fp32", "O2", "int8"]
+    fp32, o2, int8 = manifest["variants"]
+    for exact in (fp32, o2):
+        assert exact["validation"]["max_abs_diff"] <= 1e-4 and exact["validation"]["agreement"] == 1.0
+        assert set(exact["validation"]["per_strategy"]) == {"fixed", "dynamic", "bucketed"}
+    assert int8["validation"]["agreement"] >= 0.995
+    assert int8["quantization"]["scheme"] == "dynamic"
+    for key in ("optimum", "onnxruntime", "transformers", "onnx"):
+        assert key in manifest["libraries"]
+    assert manifest["opset"] >= 11 and manifest["max_length"] == 64
+    for rel, digest in manifest["files"].items():
+        assert sha256_file(exported.path / rel) == digest
+    assert {"model.onnx", "model_O2.onnx", "model_int8.onnx", "tokenizer.json", "config.json"} <= set(manifest["files"])
+    assert not list(exported.path.parent.glob(".tiny.*"))  # no staging folder left behind
+
+
+def test_optimum_runtime_loads_the_export(exported, tiny_model_dir):
+    from optimum.onnxruntime import ORTModelForSequenceClassification
+    from transformers import AutoTokenizer
+
+    model = ORTModelForSequenceClassification.from_pretrained(exported.path, file_name="model.onnx")
+    tokenizer = AutoTokenizer.from_pretrained(exported.path)
+    inputs = tokenizer(TEXTS, truncation=True, max_length=64, padding=True, return_tensors="pt")
+    got = model(**inputs).logits.numpy()
+    assert np.abs(got - torch_logits(tiny_model_dir, TEXTS)).max() <= 1e-4
+
+
+def test_no_torch_path_matches_pytorch(exported, tiny_model_dir):
+    script = (
+        "import json, sys\n"
+        "from kit.onnx_model import OnnxClassifier\n"
+        f"clf = OnnxClassifier({str(exported.path)!r})\n"
+        f"logits = clf.predict_logits({TEXTS!r}, batch_size=3)\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import on the serving path'\n"
+        "print(json.dumps(logits.tolist()))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    onnx_logits = np.array(json.loads(proc.stdout))
+    reference = torch_logits(tiny_model_dir, TEXTS)
+    assert (onnx_logits.argmax(-1) == reference.argmax(-1)).all()
+    assert np.abs(onnx_logits - reference).max() <= 1e-4
+
+
+def test_flipped_byte_is_detected_at_load(exported, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(exported.path, copy)
+    path = copy / "model.onnx"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="sha256 does not match"):
+        OnnxClassifier(copy)
+    (copy / "model_int8.onnx").write_bytes(b"")  # truncated
+    with pytest.raises(ModelError, match="corrupt or truncated"):
+        OnnxClassifier(copy, variant="int8")
+
+
+def test_interrupted_export_leaves_nothing(tiny_model_dir, tmp_path, monkeypatch):
+    import kit.onnx_export
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kit.onnx_export, "_validate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_onnx(ExportConfig(model=str(tiny_model_dir), output=str(tmp_path / "out")), progress=lambda line: None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _export(*args):
+    return CliRunner().invoke(main, ["export", "--onnx", *args])
+
+
+def test_cli_export_prints_table_and_refuses_overwrite(tiny_model_dir, tmp_path):
+    out = tmp_path / "e"
+    result = _export(str(tiny_model_dir), "--output", str(out), "--validate-rows", "10")
+    assert result.exit_code == 0, result.output
+    assert "fp32" in result.output and "100.00%" in result.output
+    before = sha256_file(out / "export.json")
+    again = _export(str(tiny_model_dir), "--output", str(out))
+    assert again.exit_code == 1 and "--force" in again.output
+    assert sha256_file(out / "export.json") == before
+    forced = _export(str(tiny_model_dir), "--output", str(out), "--force", "--validate-rows", "10")
+    assert forced.exit_code == 0 and (out / "export.json").is_file()
+
+
+def _no_tokenizer(tiny_model_dir, tmp_path):
+    folder = tmp_path / "no-tok"
+    folder.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(tiny_model_dir / name, folder / name)
+    return folder
+
+
+def _not_classifier(tiny_model_dir, tmp_path):
+    from transformers import AutoConfig, BertForMaskedLM
+
+    folder = tmp_path / "mlm"
+    BertForMaskedLM(AutoConfig.from_pretrained(tiny_model_dir)).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+        if (tiny_model_dir / name).exists():
+            shutil.copy(tiny_model_dir / name, folder / name)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("no-tokenizer", "no tokenizer could be loaded"),
+        ("not-classifier", "is not a sequence classifier"),
+        ("unwritable", "cannot create"),
+        ("o4-on-cpu", "O4 (fp16 mixed precision) needs a CUDA GPU"),
+        ("no-format", "choose the export format: --onnx"),
+    ],
+)
+def test_cli_bad_input(case, message, tiny_model_dir, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    args = {
+        "no-tokenizer": lambda: [
+            "--onnx",
+            str(_no_tokenizer(tiny_model_dir, tmp_path)),
+            "--output",
+            str(tmp_path / "o"),
+        ],
+        "not-classifier": lambda: [
+            "--onnx",
+            str(_not_classifier(tiny_model_dir, tmp_path)),
+            "--output",
+            str(tmp_path / "o"),
+        ],
+        "unwritable": lambda: ["--onnx", str(tiny_model_dir), "--output", str(blocker / "sub" / "o")],
+        "o4-on-cpu": lambda: ["--onnx", str(tiny_model_dir), "--output", str(tmp_path / "o"), "--optimize", "O4"],
+        "no-format": lambda: [str(tiny_model_dir)],
+    }[case]()
+    result = CliRunner().invoke(main, ["export", *args])
+    assert result.exit_code in (1, 2) and message in result.output
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,249 @@
+"""The HTTP server, for real: uvicorn on 127.0.0.1 serving the tiny export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+from kit.onnx_model import OnnxClassifier
+
+TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", "", "😂 CG는 awesome한데 story가 boring", "감동 " * 300]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def entrypoint(export_dir, port: int, *flags: str) -> list[str]:
+    """The Docker image's entrypoint (`nsmckit serve /model`), with a loopback host and port."""
+    exe = shutil.which("nsmckit")
+    base = [exe] if exe else [sys.executable, "-m", "kit.cli"]
+    return [*base, "serve", str(export_dir), "--host", "127.0.0.1", "--port", str(port), *flags]
+
+
+def start_server(export_dir, *flags: str, timeout: float = 60):
+    port = free_port()
+    proc = subprocess.Popen(entrypoint(export_dir, port, *flags), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stdout.read().decode())
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not become healthy")
+
+
+@pytest.fixture(scope="module")
+def server(tiny_export):
+    proc, url = start_server(tiny_export.path, "--max-wait-ms", "10", "--max-texts", "8", "--max-body-bytes", "4000")
+    yield url
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def offline(tiny_export):
+    return OnnxClassifier(tiny_export.path)
+
+
+def test_http_predictions_equal_offline_single_batched_and_concurrent(server, offline):
+    expected = offline.predict_proba(TEXTS)
+    for text, probs in zip(TEXTS, expected):
+        body = httpx.post(f"{server}/predict", json={"text": text}).json()
+        assert body["label"] == int(probs.argmax()) and body["model"] == "tiny"
+        assert body["label_name"] in ("negative", "positive")
+        assert np.allclose(body["probabilities"], probs, atol=1e-5)
+    batched = httpx.post(f"{server}/predict", json={"texts": TEXTS}).json()["predictions"]
+    assert np.allclose([p["probabilities"] for p in batched], expected, atol=1e-5)
+
+    async def burst():
+        async with httpx.AsyncClient(base_url=server) as client:
+            replies = await asyncio.gather(*(client.post("/predict", json={"text": TEXTS[i % 5]}) for i in range(60)))
+        return [r.json()["probabilities"] for r in replies]
+
+    got = asyncio.run(burst())
+    assert np.allclose(got, [expected[i % 5] for i in range(60)], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "message"),
+    [
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+        ({"json": {"text": 5}}, 422, "text:"),
+        ({"json": {"texts": "not a list"}}, 422, "texts:"),
+        ({"json": {"text": "a", "texts": ["b"]}}, 422, 'exactly one of "text" or "texts"'),
+        ({"json": {}}, 422, 'exactly one of "text" or "texts"'),
+        ({"json": {"texts": ["좋다"] * 9}}, 413, "--max-texts 8"),
+        ({"json": {"text": "가" * 3000}}, 413, "exceeds 4000"),
+    ],
+)
+def test_bad_requests_get_their_status_while_good_ones_succeed(server, request_kwargs, status, message):
+    async def mixed():
+        async with httpx.AsyncClient(base_url=server) as client:
+            good = [client.post("/predict", json={"text": t}) for t in TEXTS[:4]]
+            return await asyncio.gather(client.post("/predict", **request_kwargs), *good)
+
+    bad, *good = asyncio.run(mixed())
+    assert bad.status_code == status and message in bad.json()["error"]
+    assert [g.status_code for g in good] == [200] * 4
+
+
+def test_info_and_metrics(server):
+    info = httpx.get(f"{server}/info").json()
+    assert info["max_length"] == 64 and "truncated" in info["truncation"]
+    assert info["provider"] == "cpu" and info["variant"] == "fp32"
+    assert info["batching"]["max_wait_ms"] == 10 and info["manifest"]["variants"]
+
+    def count(text: str, name: str) -> float:
+        for line in text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before = httpx.get(f"{server}/metrics").text
+    for _ in range(3):
+        httpx.post(f"{server}/predict", json={"text": "좋아요"})
+    httpx.post(f"{server}/predict", json={"text": 1})
+    after = httpx.get(f"{server}/metrics").text
+    ok = 'nsmc_requests_total{endpoint="/predict",status="200"}'
+    bad = 'nsmc_requests_total{endpoint="/predict",status="422"}'
+    assert count(after, ok) - count(before, ok) == 3
+    assert count(after, bad) - count(before, bad) == 1
+    assert count(after, "nsmc_batch_size_count") >= count(before, "nsmc_batch_size_count") + 1
+    assert "nsmc_queue_depth" in after and "nsmc_batch_tokens_bucket" in after
+
+
+def test_full_queue_answers_429_with_retry_after(tiny_export):
+    proc, url = start_server(tiny_export.path, "--max-queue", "2", "--max-wait-ms", "300", "--max-batch-size", "64")
+    try:
+
+        async def flood():
+            async with httpx.AsyncClient(base_url=url) as client:
+                return await asyncio.gather(*(client.post("/predict", json={"text": "좋다"}) for _ in range(12)))
+
+        replies = asyncio.run(flood())
+        codes = [r.status_code for r in replies]
+        assert 429 in codes and 200 in codes and set(codes) <= {200, 429}
+        refused = next(r for r in replies if r.status_code == 429)
+        assert refused.headers["retry-after"] == "1" and "overloaded" in refused.json()["error"]
+    finally:
+        proc.kill()
+
+
+def test_sigterm_finishes_in_flight_requests(tiny_export):
+    proc, url = start_server(tiny_export.path, "--max-wait-ms", "1500")
+    results = {}
+
+    def slow_request():
+        results["reply"] = httpx.post(f"{url}/predict", json={"text": "좋다"}, timeout=30)
+
+    thread = threading.Thread(target=slow_request)
+    thread.start()
+    time.sleep(0.5)  # the request is now waiting in the batcher
+    proc.send_signal(signal.SIGTERM)
+    thread.join(timeout=30)
+    assert proc.wait(timeout=30) == 0
+    assert results["reply"].status_code == 200 and "label" in results["reply"].json()
+
+
+def test_health_is_503_until_the_model_is_warm(tiny_export, monkeypatch):
+    """In-process server whose model load waits on an event, so the loading window can be observed."""
+    import uvicorn
+
+    import kit.onnx_model
+    from kit.server import ServeConfig, create_app
+
+    release = threading.Event()
+    real_init = kit.onnx_model.OnnxClassifier.__init__
+
+    def gated_init(self, *args, **kwargs):
+        release.wait(30)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(kit.onnx_model.OnnxClassifier, "__init__", gated_init)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(ServeConfig(str(tiny_export.path))), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                first = httpx.get(f"{url}/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        assert first.status_code == 503
+        assert httpx.post(f"{url}/predict", json={"text": "좋다"}).status_code == 503
+        release.set()
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{url}/health").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert httpx.post(f"{url}/predict", json={"text": "좋다"}).status_code == 200
+    finally:
+        release.set()
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_serving_path_imports_no_torch(tiny_export):
+    script = (
+        "import sys\n"
+        "from kit.server import create_app, ServeConfig\n"
+        f"create_app(ServeConfig({str(tiny_export.path)!r}))\n"
+        "heavy = [m for m in ('torch', 'transformers', 'optimum') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_loadtest_against_the_server(server, tmp_path):
+    from click.testing import CliRunner
+
+    from kit.cli import main
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(TEXTS[:4]), encoding="utf-8")
+    out = tmp_path / "lt"
+    args = [
+        "loadtest",
+        server,
+        "--texts-file",
+        str(texts),
+        "--output",
+        str(out),
+        *"--concurrency 1,4 --requests 20 --duration 5".split(),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "results.json").read_text())
+    assert [c["concurrency"] for c in data["cells"]] == [1, 4]
+    for cell in data["cells"]:
+        assert cell["rows"] == 20 and cell["errors"] == {}
+        assert cell["latency_ms"]["p50"] <= cell["latency_ms"]["p90"] <= cell["latency_ms"]["p99"]
+    remote = CliRunner().invoke(main, ["loadtest", "http://192.0.2.1:8000", "--texts-file", str(texts)])
+    assert remote.exit_code == 1 and "not a loopback address" in remote.output
