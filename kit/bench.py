@@ -68,6 +68,7 @@ class Cell:
     rows: int = 0
     accuracy: float | None = None
     f1: float | None = None
+    agreement: float | None = None  # share of predictions equal to the reference (first torch:fp32 cell)
     latency_ms: dict | None = None  # per batch: count, mean, p50, p90, p99, min, max
     samples_per_s: float | None = None
     real_tokens_per_s: float | None = None
@@ -166,6 +167,7 @@ def measure(
     return {
         "rows": len(seqs),
         **classification_metrics(labels, logits),
+        "preds": logits.argmax(-1),
         "latency_ms": summarize(latencies).to_dict(),
         "pass_s": float(np.median(pass_seconds)),
         "real_tokens": int(lengths.sum()),
@@ -235,7 +237,7 @@ def run_bench(config: BenchConfig, progress=print) -> BenchResult:
         truncate = max(config.max_length, *config.fixed_lengths)
         seqs, tokenize_s = _tokenize(tokenizer_json, rows.texts, truncate)
         progress(f"{len(rows):,} evaluation rows tokenized in {tokenize_s:.2f}s")
-        torch_model = None
+        torch_model, reference = None, None
         for spec in specs:
             reason = BACKENDS[spec.name].unavailable_reason(spec)
             if reason is None and spec.name == "torch":
@@ -261,6 +263,10 @@ def run_bench(config: BenchConfig, progress=print) -> BenchResult:
                         config.repeats,
                         pad_id=0,
                     )
+                    if reference is None and spec == BackendSpec("torch", "fp32"):
+                        reference = m["preds"]
+                    if reference is not None:
+                        cell.agreement = float(np.mean(m["preds"] == reference))
                     seconds = m["pass_s"] + tokenize_s
                     cell.rows, cell.accuracy, cell.f1 = m["rows"], m["accuracy"], m["f1"]
                     cell.latency_ms, cell.padding_efficiency = m["latency_ms"], m["padding_efficiency"]

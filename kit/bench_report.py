@@ -55,6 +55,7 @@ def _columns(result: BenchResult) -> list[tuple[str, callable]]:
         columns += _latency_columns()
         columns += [
             (accuracy, lambda c: _fmt(c.accuracy, ".4f")),
+            ("agreement", lambda c: _fmt(c.agreement, ".2%")),
             ("F1", lambda c: _fmt(c.f1, ".4f")),
             ("peak MB", lambda c: _fmt(c.peak_memory_mb, ",.0f")),
         ]

@@ -48,11 +48,7 @@ class VariantCheck:
         return self.agreement >= APPROX_MIN_AGREEMENT
 
     def to_dict(self) -> dict:
-        threshold = (
-            f"max |Δlogit| ≤ {EXACT_MAX_DIFF:g} and 100% agreement"
-            if self.exact
-            else f"agreement ≥ {APPROX_MIN_AGREEMENT:.1%}"
-        )
+        threshold = f"Δ ≤ {EXACT_MAX_DIFF:g}, 100%" if self.exact else f"≥ {APPROX_MIN_AGREEMENT:.1%} agree"
         return {
             **asdict(self),
             "max_abs_diff": self.max_abs_diff,

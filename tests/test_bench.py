@@ -64,6 +64,8 @@ def test_numbers_are_consistent(bench_run):
     ok = [c for c in data["cells"] if c["status"] == "ok"]
     fp32 = [c for c in ok if c["precision"] == "fp32"]
     assert len({round(c["accuracy"], 12) for c in fp32}) == 1  # padding and runtime do not change fp32 results
+    assert all(c["agreement"] == 1.0 for c in fp32)
+    assert all(0.9 <= c["agreement"] <= 1.0 for c in ok)
     for c in ok:
         lat = c["latency_ms"]
         assert lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
