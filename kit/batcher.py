@@ -3,8 +3,10 @@
 Requests wait in a queue; the batcher takes the oldest, then keeps adding requests
 while the batch's padded cost (longest sequence x count, what the model computes)
 stays within `max_batch_tokens` and `max_batch_size`, waiting at most `max_wait_ms`
-for company. Each batch is length-sorted, run off the event loop, and every request
-gets its own rows back through its future. A full queue is refused at once (429).
+for company. Each batch is length-sorted and split into model calls that waste little on
+padding (`split_by_cost`: padded positions plus `call_cost_tokens` per call), run off the
+event loop, and every request gets its own rows back through its future. A full queue is
+refused at once (429).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kit.batching import pad_batch
+from kit.batching import pad_batch, split_by_cost
 
 
 class QueueFull(Exception):
@@ -29,6 +31,7 @@ class BatcherConfig:
     max_batch_size: int = 64  # sequences per batch
     max_wait_ms: float = 5.0  # how long the first request waits for others
     max_queue: int = 4096  # sequences waiting; beyond this requests get 429
+    call_cost_tokens: int = 128  # price of one extra model call in padded positions (GPUs: raise it)
 
 
 @dataclass
@@ -49,6 +52,7 @@ class BatchStats:
     sequences: int
     padded_tokens: int
     real_tokens: int
+    calls: int
     seconds: float
 
 
@@ -111,16 +115,21 @@ class DynamicBatcher:
                 return batch
             batch.append(request)
 
+    def _predict_all(self, calls: list[dict[str, np.ndarray]]) -> np.ndarray:
+        return np.concatenate([self.predict(inputs) for inputs in calls])
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             batch = await self._collect()
             seqs = [s for r in batch for s in r.seqs]
-            order = np.argsort([-len(s) for s in seqs], kind="stable")  # similar lengths side by side
-            inputs = pad_batch([seqs[i] for i in order], max(len(s) for s in seqs), self.pad_id)
+            lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+            order = np.argsort(-lengths, kind="stable")  # similar lengths side by side
+            chunks = split_by_cost(lengths[order], self.config.call_cost_tokens)
+            calls = [pad_batch([seqs[i] for i in order[a:b]], int(lengths[order[a]]), self.pad_id) for a, b in chunks]
             start = time.perf_counter()
             try:
-                sorted_logits = await loop.run_in_executor(None, self.predict, inputs)
+                sorted_logits = await loop.run_in_executor(None, self._predict_all, calls)
             except Exception as e:  # a model failure fails this batch's requests, not the server
                 for request in batch:
                     if not request.future.done():
@@ -130,13 +139,9 @@ class DynamicBatcher:
             logits = np.empty_like(sorted_logits)
             logits[order] = sorted_logits
             if self.on_batch:
+                padded = sum(c["input_ids"].size for c in calls)
                 self.on_batch(
-                    BatchStats(
-                        len(seqs),
-                        inputs["input_ids"].size,
-                        int(inputs["attention_mask"].sum()),
-                        time.perf_counter() - start,
-                    )
+                    BatchStats(len(seqs), padded, int(lengths.sum()), len(calls), time.perf_counter() - start)
                 )
             offset = 0
             for request in batch:

@@ -132,3 +132,25 @@ def predict_in_batches(
         for batch, length in zip(plan.batches, plan.padded_lengths)
     ]
     return restore_order(np.concatenate(outputs), plan.order)
+
+
+def split_by_cost(lengths_desc: np.ndarray, call_cost: float) -> list[tuple[int, int]]:
+    """Split length-sorted (descending) sequences into contiguous model calls.
+
+    Minimises sum over calls of (count x longest) + `call_cost`, i.e. padded positions plus a
+    per-call price in tokens (launch overhead, small-batch inefficiency). Exact by dynamic
+    programming; O(n^2) for the few dozen sequences a serving batch holds.
+    """
+    n = len(lengths_desc)
+    best = [0.0] + [float("inf")] * n
+    start = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(j):
+            cost = best[i] + (j - i) * float(lengths_desc[i]) + call_cost
+            if cost < best[j]:
+                best[j], start[j] = cost, i
+    chunks, j = [], n
+    while j > 0:
+        chunks.append((start[j], j))
+        j = start[j]
+    return chunks[::-1]

@@ -178,10 +178,10 @@ def measure(
 
 def _ensure_export(config: BenchConfig, specs: list[BackendSpec], workdir: Path) -> Path | None:
     """The export to run ort-* backends on; exports the torch source with the needed variants if none was given."""
-    if not any(s.name.startswith("ort") for s in specs):
-        return None
     if config.export:
         return Path(config.export)
+    if not any(s.name.startswith("ort") for s in specs):
+        return None
     from kit.onnx_export import ExportConfig, export_onnx
 
     variants = {s.precision for s in specs if s.name.startswith("ort")} - {"fp32"}
@@ -275,7 +275,16 @@ def run_bench(config: BenchConfig, progress=print) -> BenchResult:
                     progress(f"{cell.label}: {cell.samples_per_s:,.1f} samples/s, p50 {cell.latency_ms['p50']:.2f} ms")
             if reason is not None:
                 progress(f"{spec.label}: skipped ({reason})")
-    return BenchResult(asdict(config), environment(), not config.no_weights, cells)
+    return BenchResult(asdict(config), environment(), not _random_weights(config), cells)
+
+
+def _random_weights(config: BenchConfig) -> bool:
+    """Accuracy means nothing for an untrained architecture, given directly or through its export."""
+    if config.no_weights or config.export is None:
+        return config.no_weights
+    from kit.manifest import read_manifest
+
+    return bool(read_manifest(Path(config.export))["source"]["no_weights"])
 
 
 def _fresh_copy(model):

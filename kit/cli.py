@@ -494,7 +494,7 @@ def compare(a, b):
 
 def serve_option(flag: str, **kwargs):
     """A `serve` option that can also be set by NSMC_SERVE_<FLAG> (containers configure by environment)."""
-    envvar = "NSMC_SERVE_" + flag.lstrip("-").replace("-", "_").upper()
+    envvar = "NSMC_SERVE_" + flag.split("/")[0].lstrip("-").replace("-", "_").upper()
     return click.option(flag, envvar=envvar, show_envvar=True, **kwargs)
 
 
@@ -533,6 +533,14 @@ def serve_option(flag: str, **kwargs):
 @serve_option(
     "--max-queue", type=click.IntRange(min=1), default=4096, help="Sequences waiting; beyond this requests get 429."
 )
+@serve_option(
+    "--call-cost-tokens",
+    type=click.IntRange(min=0),
+    default=128,
+    help="A batch is length-sorted and split into model calls minimising padded positions + this price per call. "
+    "Raise it on GPUs, where calls are expensive and padding is cheap.",
+)
+@serve_option("--access-log/--no-access-log", default=True, help="Log every request (uvicorn access log).")
 @serve_option("--max-texts", type=click.IntRange(min=1), default=256, help="Texts per request; beyond this 413.")
 @serve_option(
     "--max-body-bytes", type=click.IntRange(min=1), default=1 << 20, help="Request body size; beyond this 413."
@@ -549,6 +557,8 @@ def serve(
     max_batch_size,
     max_wait_ms,
     max_queue,
+    call_cost_tokens,
+    access_log,
     max_texts,
     max_body_bytes,
 ):
@@ -572,10 +582,12 @@ def serve(
                 max_batch_size=max_batch_size,
                 max_wait_ms=max_wait_ms,
                 max_queue=max_queue,
+                call_cost_tokens=call_cost_tokens,
             ),
         ),
         host=host,
         port=port,
+        access_log=access_log,
     )
 
 

@@ -97,12 +97,16 @@ class Metrics:
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
         )
+        self.calls = Counter(
+            "nsmc_model_calls_total", "Model calls (a batch is split by length)", registry=self.registry
+        )
         self.queue_depth = Gauge("nsmc_queue_depth", "Sequences waiting for the model", registry=self.registry)
 
     def on_batch(self, stats: BatchStats) -> None:
         self.batch_size.observe(stats.sequences)
         self.batch_tokens.observe(stats.padded_tokens)
         self.batch_seconds.observe(stats.seconds)
+        self.calls.inc(stats.calls)
 
 
 def pick_provider(requested: str) -> str:
@@ -244,7 +248,7 @@ def create_app(config: ServeConfig) -> FastAPI:
     return app
 
 
-def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000) -> None:
+def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_log: bool = True) -> None:
     """Run uvicorn; SIGTERM/SIGINT stop accepting, finish in-flight requests, exit 0."""
     import uvicorn
 
@@ -263,4 +267,5 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000) -> None:
         port=port,
         log_level=os.environ.get("NSMC_LOG_LEVEL", "info"),
         timeout_graceful_shutdown=30,
+        access_log=access_log,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kit.batching import STRATEGIES, batch_order, pad_batch, plan_batches, restore_order
+from kit.batching import STRATEGIES, batch_order, pad_batch, plan_batches, restore_order, split_by_cost
 
 LENGTHS = np.random.default_rng(0).integers(3, 90, size=1000)
 
@@ -64,3 +64,15 @@ def test_pad_batch_right_pads_with_mask_and_token_types():
 def test_unknown_strategy_is_rejected():
     with pytest.raises(ValueError, match="choose one of fixed, dynamic, bucketed"):
         batch_order(LENGTHS, 32, "sorted-ish", False)
+
+
+def test_split_by_cost_trades_padding_against_calls():
+    lengths = np.array([100, 10, 10, 10])
+    # one call: 4 x 100 + 50 = 450; split after the long one: 100 + 50 + 3 x 10 + 50 = 230
+    assert split_by_cost(lengths, call_cost=50) == [(0, 1), (1, 4)]
+    # expensive calls: 1 x 100 + 3 x 10 + 2 x 1000 = 2130 > 400 + 1000, so one call
+    assert split_by_cost(lengths, call_cost=1000) == [(0, 4)]
+    assert split_by_cost(np.array([7, 7, 7]), call_cost=0) in ([(0, 3)], [(0, 1), (1, 2), (2, 3)], [(0, 2), (2, 3)])
+    assert split_by_cost(np.array([], dtype=int), call_cost=5) == []
+    chunks = split_by_cost(np.sort(LENGTHS)[::-1][:64], call_cost=128)
+    assert chunks[0][0] == 0 and chunks[-1][1] == 64 and all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))

@@ -112,3 +112,21 @@ def test_unknown_backend_is_a_one_line_error(tiny_model_dir, nsmc_dir):
         main, ["bench", "--model", str(tiny_model_dir), "--data-dir", str(nsmc_dir), "--backends", "tensorrt:fp8"]
     )
     assert result.exit_code == 1 and "unknown backend 'tensorrt'" in result.output
+
+
+def test_torch_only_on_an_export_uses_its_source_and_tokenizer(tiny_export, nsmc_dir, tmp_path):
+    out = tmp_path / "torch-only"
+    args = [
+        "bench",
+        "--export",
+        str(tiny_export.path),
+        "--data-dir",
+        str(nsmc_dir),
+        "--output",
+        str(out),
+        *"--backends torch:fp32 --strategies sorted --batch-sizes 8 --max-length 64 --limit 20".split(),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    cells = json.loads((out / "results.json").read_text())["cells"]
+    assert [c["status"] for c in cells] == ["ok"] and cells[0]["rows"] == 20
