@@ -24,6 +24,7 @@ from kit.batching import pad_batch, plan_batches, restore_order
 from kit.data import DataConfig, Split, load_nsmc
 from kit.environment import environment
 from kit.errors import KitError
+from kit.manifest import read_manifest
 from kit.metrics import classification_metrics
 from kit.stats import summarize
 
@@ -177,7 +178,7 @@ def measure(
 
 
 def _ensure_export(config: BenchConfig, specs: list[BackendSpec], workdir: Path) -> Path | None:
-    """The export to run ort-* backends on; exports the torch source with the needed variants if none was given."""
+    """The export given (its tokenizer and source serve torch too), else one made on the fly when ort-* needs it."""
     if config.export:
         return Path(config.export)
     if not any(s.name.startswith("ort") for s in specs):
@@ -202,16 +203,14 @@ def _ensure_export(config: BenchConfig, specs: list[BackendSpec], workdir: Path)
     return result.path
 
 
-def _torch_model(config: BenchConfig, export_dir: Path | None):
+def _torch_model(config: BenchConfig, source: dict | None):
     """The torch model: --model, else the export's source (same seed, so random weights match)."""
     from transformers import set_seed
 
-    from kit.manifest import read_manifest
     from kit.modeling import load_model
 
     model, no_weights, overrides = config.model, config.no_weights, config.config_overrides
-    if model is None and export_dir is not None:
-        source = read_manifest(export_dir)["source"]
+    if model is None and source is not None:
         model, no_weights, overrides = source["model"], source["no_weights"], source["config_overrides"]
     if model is None:
         raise KitError("give --model (a model folder or hub id) or --export (an export folder)")
@@ -234,6 +233,9 @@ def run_bench(config: BenchConfig, progress=print) -> BenchResult:
         runnable = [s for s in specs if BACKENDS[s.name].unavailable_reason(s) is None]
         export_dir = _ensure_export(config, runnable, Path(tmp))
         tokenizer_json = export_dir / "tokenizer.json" if export_dir else _save_tokenizer(config, Path(tmp))
+        source = read_manifest(export_dir)["source"] if export_dir else None
+        # Accuracy means nothing for an untrained architecture, given directly or through its export.
+        random_weights = config.no_weights or bool(source and source["no_weights"])
         truncate = max(config.max_length, *config.fixed_lengths)
         seqs, tokenize_s = _tokenize(tokenizer_json, rows.texts, truncate)
         progress(f"{len(rows):,} evaluation rows tokenized in {tokenize_s:.2f}s")
@@ -241,7 +243,7 @@ def run_bench(config: BenchConfig, progress=print) -> BenchResult:
         for spec in specs:
             reason = BACKENDS[spec.name].unavailable_reason(spec)
             if reason is None and spec.name == "torch":
-                torch_model = torch_model or _torch_model(config, export_dir)
+                torch_model = torch_model or _torch_model(config, source)
                 backend = BACKENDS["torch"](spec, _fresh_copy(torch_model), compile=config.compile)
             elif reason is None:
                 backend = BACKENDS[spec.name](spec, export_dir, config.threads)
@@ -275,16 +277,7 @@ def run_bench(config: BenchConfig, progress=print) -> BenchResult:
                     progress(f"{cell.label}: {cell.samples_per_s:,.1f} samples/s, p50 {cell.latency_ms['p50']:.2f} ms")
             if reason is not None:
                 progress(f"{spec.label}: skipped ({reason})")
-    return BenchResult(asdict(config), environment(), not _random_weights(config), cells)
-
-
-def _random_weights(config: BenchConfig) -> bool:
-    """Accuracy means nothing for an untrained architecture, given directly or through its export."""
-    if config.no_weights or config.export is None:
-        return config.no_weights
-    from kit.manifest import read_manifest
-
-    return bool(read_manifest(Path(config.export))["source"]["no_weights"])
+    return BenchResult(asdict(config), environment(), not random_weights, cells)
 
 
 def _fresh_copy(model):

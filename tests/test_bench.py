@@ -14,25 +14,24 @@ from kit.cli import main
 from tests.helpers import run_args
 
 
+def run_bench_cli(out, data, flags: str, **sources) -> tuple[dict, str]:
+    """`nsmckit bench` with --model/--export from `sources`; the results.json it wrote and its output."""
+    args = ["bench", "--data-dir", str(data), "--output", str(out), *flags.split()]
+    for name, path in sources.items():
+        args += [f"--{name}", str(path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "results.json").read_text()), result.output
+
+
 @pytest.fixture(scope="module")
 def bench_run(tiny_model_dir, tiny_export, nsmc_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "run"
-    args = [
-        "bench",
-        "--model",
-        str(tiny_model_dir),
-        "--export",
-        str(tiny_export.path),
-        "--data-dir",
-        str(nsmc_dir),
-        "--output",
-        str(out),
-        *"--backends torch:fp32,ort-cpu:fp32,ort-cpu:int8,ort-cuda:fp32 --batch-sizes 4,16 "
-        "--fixed-lengths 64 --max-length 64 --limit 60".split(),
-    ]
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    return out, json.loads((out / "results.json").read_text()), result.output
+    flags = "--backends torch:fp32,ort-cpu:fp32,ort-cpu:int8,ort-cuda:fp32 --batch-sizes 4,16 --fixed-lengths 64 "
+    data, output = run_bench_cli(
+        out, nsmc_dir, flags + "--max-length 64 --limit 60", model=tiny_model_dir, export=tiny_export.path
+    )
+    return out, data, output
 
 
 def test_every_output_file_is_written(bench_run):
@@ -115,18 +114,8 @@ def test_unknown_backend_is_a_one_line_error(tiny_model_dir, nsmc_dir):
 
 
 def test_torch_only_on_an_export_uses_its_source_and_tokenizer(tiny_export, nsmc_dir, tmp_path):
-    out = tmp_path / "torch-only"
-    args = [
-        "bench",
-        "--export",
-        str(tiny_export.path),
-        "--data-dir",
-        str(nsmc_dir),
-        "--output",
-        str(out),
-        *"--backends torch:fp32 --strategies sorted --batch-sizes 8 --max-length 64 --limit 20".split(),
-    ]
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    cells = json.loads((out / "results.json").read_text())["cells"]
+    flags = "--backends torch:fp32 --strategies sorted --batch-sizes 8 --max-length 64 --limit 20"
+    data, _ = run_bench_cli(tmp_path / "torch-only", nsmc_dir, flags, export=tiny_export.path)
+    cells = data["cells"]
     assert [c["status"] for c in cells] == ["ok"] and cells[0]["rows"] == 20
+    assert data["accuracy_meaningful"]  # the tiny export's source is a real model folder, not --no-weights
