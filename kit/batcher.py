@@ -5,8 +5,8 @@ while the batch's padded cost (longest sequence x count, what the model computes
 stays within `max_batch_tokens` and `max_batch_size`, waiting at most `max_wait_ms`
 for company. Each batch is length-sorted and split into model calls that waste little on
 padding (`split_by_cost`: padded positions plus `call_cost_tokens` per call), run off the
-event loop, and every request gets its own rows back through its future. A full queue is
-refused at once (429).
+event loop (`parallel_calls` batches at a time), and every request gets its own rows back
+through its future. A full queue is refused at once (429).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class BatcherConfig:
     max_wait_ms: float = 5.0  # how long the first request waits for others
     max_queue: int = 4096  # sequences waiting; beyond this requests get 429
     call_cost_tokens: int = 128  # price of one extra model call in padded positions (GPUs: raise it)
+    parallel_calls: int = 1  # batches in the model at once (CPU: with 1 ORT thread each, no cross-core sync)
 
 
 @dataclass
@@ -119,34 +120,40 @@ class DynamicBatcher:
         return np.concatenate([self.predict(inputs) for inputs in calls])
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
+        """Collect a batch whenever a call slot is free; while all slots are busy, requests pile up into
+        the next (larger) batch."""
+        slots = asyncio.Semaphore(self.config.parallel_calls)
+        running: set[asyncio.Task] = set()
         while True:
-            batch = await self._collect()
-            seqs = [s for r in batch for s in r.seqs]
-            lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-            order = np.argsort(-lengths, kind="stable")  # similar lengths side by side
-            chunks = split_by_cost(lengths[order], self.config.call_cost_tokens)
-            calls = [pad_batch([seqs[i] for i in order[a:b]], int(lengths[order[a]]), self.pad_id) for a, b in chunks]
-            start = time.perf_counter()
-            try:
-                sorted_logits = await loop.run_in_executor(None, self._predict_all, calls)
-            except Exception as e:  # a model failure fails this batch's requests, not the server
-                for request in batch:
-                    if not request.future.done():
-                        request.future.set_exception(e)
-                self.queued_sequences -= len(seqs)
-                continue
-            logits = np.empty_like(sorted_logits)
-            logits[order] = sorted_logits
-            if self.on_batch:
-                padded = sum(c["input_ids"].size for c in calls)
-                self.on_batch(
-                    BatchStats(len(seqs), padded, int(lengths.sum()), len(calls), time.perf_counter() - start)
-                )
-            offset = 0
+            await slots.acquire()
+            task = asyncio.get_running_loop().create_task(self._serve(await self._collect()))
+            running.add(task)
+            task.add_done_callback(lambda done: (running.discard(done), slots.release()))
+
+    async def _serve(self, batch: list[_Request]) -> None:
+        seqs = [s for r in batch for s in r.seqs]
+        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+        order = np.argsort(-lengths, kind="stable")  # similar lengths side by side
+        chunks = split_by_cost(lengths[order], self.config.call_cost_tokens)
+        calls = [pad_batch([seqs[i] for i in order[a:b]], int(lengths[order[a]]), self.pad_id) for a, b in chunks]
+        start = time.perf_counter()
+        try:
+            sorted_logits = await asyncio.get_running_loop().run_in_executor(None, self._predict_all, calls)
+        except Exception as e:  # a model failure fails this batch's requests, not the server
             for request in batch:
-                rows = logits[offset : offset + len(request.seqs)]
-                offset += len(request.seqs)
-                if not request.future.done():  # the client may have gone away
-                    request.future.set_result(rows)
+                if not request.future.done():
+                    request.future.set_exception(e)
             self.queued_sequences -= len(seqs)
+            return
+        logits = np.empty_like(sorted_logits)
+        logits[order] = sorted_logits
+        if self.on_batch:
+            padded = sum(c["input_ids"].size for c in calls)
+            self.on_batch(BatchStats(len(seqs), padded, int(lengths.sum()), len(calls), time.perf_counter() - start))
+        offset = 0
+        for request in batch:
+            rows = logits[offset : offset + len(request.seqs)]
+            offset += len(request.seqs)
+            if not request.future.done():  # the client may have gone away
+                request.future.set_result(rows)
+        self.queued_sequences -= len(seqs)

@@ -180,6 +180,12 @@ def data(model, data_dir, limit, seed, batch_size, max_lengths, plot):
     "--max-steps", type=int, default=-1, help="Stop after this many optimizer steps (overrides --epochs if > 0)."
 )
 @click.option("--weight-decay", type=float, default=0.01)
+@click.option(
+    "--label-smoothing",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.0,
+    help="Spread this share of each target over all labels: curbs over-confidence on noisy labels (losses include it).",
+)
 @click.option("--warmup-ratio", type=float, default=0.1, help="Share of steps for linear warm-up.")
 @click.option(
     "--precision",
@@ -226,6 +232,7 @@ def finetune(
     epochs,
     max_steps,
     weight_decay,
+    label_smoothing,
     warmup_ratio,
     precision,
     eval_steps,
@@ -259,6 +266,7 @@ def finetune(
         epochs=epochs,
         max_steps=max_steps,
         weight_decay=weight_decay,
+        label_smoothing=label_smoothing,
         warmup_ratio=warmup_ratio,
         seed=seed,
         precision=precision,
@@ -513,6 +521,12 @@ def serve_option(flag: str, **kwargs):
     "--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads.  [default: all cores]"
 )
 @serve_option(
+    "--spin/--no-spin",
+    default=False,
+    help="Let idle ONNX Runtime threads busy-wait for the next call: lower latency on an idle machine, "
+    "but they steal the cores the HTTP stack needs under load.",
+)
+@serve_option(
     "--max-batch-tokens",
     type=click.IntRange(min=1),
     default=16384,
@@ -540,6 +554,12 @@ def serve_option(flag: str, **kwargs):
     help="A batch is length-sorted and split into model calls minimising padded positions + this price per call. "
     "Raise it on GPUs, where calls are expensive and padding is cheap.",
 )
+@serve_option(
+    "--parallel-calls",
+    type=click.IntRange(min=1),
+    default=1,
+    help="Batches in the model at once. On CPU, N calls with --threads 1 each avoid cross-core synchronisation.",
+)
 @serve_option("--access-log/--no-access-log", default=True, help="Log every request (uvicorn access log).")
 @serve_option("--max-texts", type=click.IntRange(min=1), default=256, help="Texts per request; beyond this 413.")
 @serve_option(
@@ -553,11 +573,13 @@ def serve(
     variant,
     provider,
     threads,
+    spin,
     max_batch_tokens,
     max_batch_size,
     max_wait_ms,
     max_queue,
     call_cost_tokens,
+    parallel_calls,
     access_log,
     max_texts,
     max_body_bytes,
@@ -575,6 +597,7 @@ def serve(
             variant=variant,
             provider=provider,
             threads=threads,
+            spinning=spin,
             max_texts=max_texts,
             max_body_bytes=max_body_bytes,
             batching=BatcherConfig(
@@ -583,6 +606,7 @@ def serve(
                 max_wait_ms=max_wait_ms,
                 max_queue=max_queue,
                 call_cost_tokens=call_cost_tokens,
+                parallel_calls=parallel_calls,
             ),
         ),
         host=host,

@@ -49,6 +49,7 @@ class FinetuneConfig:
     epochs: float = 3.0
     max_steps: int = -1  # stop after this many optimizer steps (overrides epochs when > 0)
     weight_decay: float = 0.01
+    label_smoothing: float = 0.0  # Trainer's label_smoothing_factor
     warmup_ratio: float = 0.1
     seed: int = 42
     precision: str = "auto"  # auto: bf16 (else fp16) on a GPU, fp32 on CPU
@@ -158,6 +159,20 @@ def _make_trainer_class():
     return StrategyTrainer
 
 
+def _evaluate_last_step():
+    """With eval steps, Trainer saves the last step without evaluating it, so the best-checkpoint choice
+    would skip the fully decayed model whenever the step count is not a multiple; evaluate it too."""
+    from transformers import TrainerCallback
+
+    class EvaluateLastStep(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if args.eval_strategy == "steps" and state.global_step >= state.max_steps:
+                control.should_evaluate = True
+            return control
+
+    return EvaluateLastStep()
+
+
 def _training_arguments(config: FinetuneConfig, out: Path, precision: str, evaluate: bool):
     import torch
     from transformers import TrainingArguments
@@ -171,6 +186,7 @@ def _training_arguments(config: FinetuneConfig, out: Path, precision: str, evalu
         num_train_epochs=config.epochs,
         max_steps=config.max_steps,
         weight_decay=config.weight_decay,
+        label_smoothing_factor=config.label_smoothing,
         warmup_ratio=config.warmup_ratio,
         seed=config.seed,
         bf16=precision == "bf16",
@@ -243,6 +259,9 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
     }
     meter = PaddingMeter()
     evaluate = len(datasets["val"]) > 0
+    callbacks = [_evaluate_last_step()]
+    if config.early_stopping:
+        callbacks.append(EarlyStoppingCallback(config.early_stopping))
     trainer = _make_trainer_class()(
         model=model,
         args=_training_arguments(config, out, precision, evaluate),
@@ -250,7 +269,7 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
         eval_dataset=datasets["val"] if evaluate else None,
         processing_class=tokenizer,
         compute_metrics=lambda p: classification_metrics(p.label_ids, p.predictions),
-        callbacks=[EarlyStoppingCallback(config.early_stopping)] if config.early_stopping else None,
+        callbacks=callbacks,
         data_collator=PaddingCollator(
             config.strategy, config.max_length, tokenizer.pad_token_id, config.pad_to_multiple_of
         ),

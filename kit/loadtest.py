@@ -46,12 +46,13 @@ def check_loopback(url: str) -> None:
         raise KitError(f"{url} is not a loopback address; pass --allow-remote to load-test another machine")
 
 
-async def _level(client, config: LoadtestConfig, concurrency: int) -> Cell:
+async def _level(session, config: LoadtestConfig, concurrency: int) -> Cell:
     latencies: list[float] = []
     errors: dict[str, int] = {}
     sent = 0
     deadline = time.perf_counter() + config.duration_s
     n = len(config.texts)
+    url = config.url.rstrip("/") + "/predict"
 
     async def worker():
         nonlocal sent
@@ -62,8 +63,9 @@ async def _level(client, config: LoadtestConfig, concurrency: int) -> Cell:
             body = {"text": texts[0]} if config.texts_per_request == 1 else {"texts": texts}
             start = time.perf_counter()
             try:
-                response = await client.post("/predict", json=body)
-                status = str(response.status_code)
+                async with session.post(url, json=body) as response:
+                    await response.read()
+                    status = str(response.status)
             except Exception as e:  # connection refused/reset, timeouts: count them, keep going
                 status = type(e).__name__
             if status == "200":
@@ -92,18 +94,26 @@ async def _level(client, config: LoadtestConfig, concurrency: int) -> Cell:
     )
 
 
-async def _run(config: LoadtestConfig, progress) -> list[Cell]:
-    import httpx
+async def _server_info(session, url: str) -> dict:
+    import aiohttp
 
-    limits = httpx.Limits(max_connections=max(config.concurrency), max_keepalive_connections=max(config.concurrency))
-    async with httpx.AsyncClient(base_url=config.url, timeout=config.timeout_s, limits=limits) as client:
-        try:
-            info = (await client.get("/info")).json()
-        except (httpx.HTTPError, ValueError) as e:
-            raise KitError(f"{config.url}: no nsmckit server answers /info ({type(e).__name__})") from e
+    try:
+        async with session.get(url.rstrip("/") + "/info") as response:
+            return await response.json()
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
+        raise KitError(f"{url}: no nsmckit server answers /info ({type(e).__name__})") from e
+
+
+async def _run(config: LoadtestConfig, progress) -> list[Cell]:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=max(config.concurrency))
+    timeout = aiohttp.ClientTimeout(total=config.timeout_s)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        info = await _server_info(session, config.url)
         cells = []
         for concurrency in config.concurrency:
-            cell = await _level(client, config, concurrency)
+            cell = await _level(session, config, concurrency)
             cell.precision, cell.max_length = info.get("variant", "?"), info.get("max_length", 0)
             cells.append(cell)
             p = cell.latency_ms or {}

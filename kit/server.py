@@ -38,6 +38,7 @@ class ServeConfig:
     variant: str | None = None  # default: the export's default variant
     provider: str = "auto"  # auto | cuda | cpu
     threads: int | None = None
+    spinning: bool = False  # ORT threads busy-waiting between runs steal the cores the HTTP stack needs
     batching: BatcherConfig = field(default_factory=BatcherConfig)
     max_texts: int = 256  # texts per request (413 beyond)
     max_body_bytes: int = 1 << 20  # request body size (413 beyond)
@@ -150,7 +151,10 @@ def create_app(config: ServeConfig) -> FastAPI:
         provider = pick_provider(config.provider)
         loop = asyncio.get_running_loop()
         classifier = await loop.run_in_executor(
-            None, lambda: OnnxClassifier(config.export_dir, config.variant, provider, config.threads)
+            None,
+            lambda: OnnxClassifier(
+                config.export_dir, config.variant, provider, config.threads, spinning=config.spinning
+            ),
         )
         batcher = DynamicBatcher(classifier.run, classifier.pad_id, config.batching, metrics.on_batch)
         batcher.start()
@@ -234,6 +238,7 @@ def create_app(config: ServeConfig) -> FastAPI:
             "truncation": f"texts longer than {classifier.max_length} tokens are truncated",
             "labels": classifier.labels,
             "batching": asdict(config.batching),
+            "onnxruntime": {"threads": config.threads, "spinning": config.spinning},
             "max_texts": config.max_texts,
             "max_body_bytes": config.max_body_bytes,
             "manifest": manifest,

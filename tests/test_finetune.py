@@ -57,6 +57,28 @@ def test_tiny_bert_learns_synthetic_sentiment(tiny_model_dir, learn_dir, tmp_pat
     assert reloaded("좋다")["input_ids"] == load_tokenizer(str(tiny_model_dir))("좋다")["input_ids"]
 
 
+def test_step_evaluation_includes_the_last_step(tiny_model_dir, learn_dir, tmp_path):
+    """The fully decayed model competes for best checkpoint even when eval steps do not divide the run."""
+    config = FinetuneConfig(
+        model=str(tiny_model_dir),
+        output_dir=str(tmp_path / "run"),
+        data=DataConfig(data_dir=str(learn_dir), val_ratio=0.1, limit=600),
+        max_length=64,
+        max_steps=25,
+        eval_steps=10,
+        evaluate_test=False,
+    )
+    result = finetune(config)
+    assert [e["step"] for e in result.epochs] == [10, 20, 25]
+
+
+def test_label_smoothing_reaches_the_trainer(tmp_path):
+    from kit.finetune import _training_arguments
+
+    args = _training_arguments(FinetuneConfig(label_smoothing=0.1), tmp_path, "fp32", True)
+    assert args.label_smoothing_factor == 0.1
+
+
 def test_strategies_give_the_same_logits(tiny_model_dir, nsmc_dir):
     """Padding must not change results: fixed, dynamic and sorted batches agree on fp32 logits."""
     tokenizer = load_tokenizer(str(tiny_model_dir))

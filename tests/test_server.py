@@ -53,6 +53,17 @@ def start_server(export_dir, *flags: str, timeout: float = 60):
     raise RuntimeError("server did not become healthy")
 
 
+def concurrent_probabilities(url: str, n: int) -> list[list[float]]:
+    """POST TEXTS[i % 5] for i < n all at once; probabilities in request order."""
+
+    async def burst():
+        async with httpx.AsyncClient(base_url=url) as client:
+            replies = await asyncio.gather(*(client.post("/predict", json={"text": TEXTS[i % 5]}) for i in range(n)))
+        return [r.json()["probabilities"] for r in replies]
+
+    return asyncio.run(burst())
+
+
 @pytest.fixture(scope="module")
 def server(tiny_export):
     proc, url = start_server(tiny_export.path, "--max-wait-ms", "10", "--max-texts", "8", "--max-body-bytes", "4000")
@@ -75,14 +86,7 @@ def test_http_predictions_equal_offline_single_batched_and_concurrent(server, of
         assert np.allclose(body["probabilities"], probs, atol=1e-5)
     batched = httpx.post(f"{server}/predict", json={"texts": TEXTS}).json()["predictions"]
     assert np.allclose([p["probabilities"] for p in batched], expected, atol=1e-5)
-
-    async def burst():
-        async with httpx.AsyncClient(base_url=server) as client:
-            replies = await asyncio.gather(*(client.post("/predict", json={"text": TEXTS[i % 5]}) for i in range(60)))
-        return [r.json()["probabilities"] for r in replies]
-
-    got = asyncio.run(burst())
-    assert np.allclose(got, [expected[i % 5] for i in range(60)], atol=1e-5)
+    assert np.allclose(concurrent_probabilities(server, 60), [expected[i % 5] for i in range(60)], atol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -113,6 +117,7 @@ def test_info_and_metrics(server):
     assert info["max_length"] == 64 and "truncated" in info["truncation"]
     assert info["provider"] == "cpu" and info["variant"] == "fp32"
     assert info["batching"]["max_wait_ms"] == 10 and info["manifest"]["variants"]
+    assert info["onnxruntime"] == {"threads": None, "spinning": False}
 
     def count(text: str, name: str) -> float:
         for line in text.splitlines():
@@ -131,6 +136,49 @@ def test_info_and_metrics(server):
     assert count(after, bad) - count(before, bad) == 1
     assert count(after, "nsmc_batch_size_count") >= count(before, "nsmc_batch_size_count") + 1
     assert "nsmc_queue_depth" in after and "nsmc_batch_tokens_bucket" in after
+
+
+@pytest.mark.parametrize("parallel_calls", [1, 2])
+def test_batcher_runs_at_most_parallel_calls_batches_at_once(offline, parallel_calls):
+    from kit.batcher import BatcherConfig, DynamicBatcher
+
+    lock, in_flight, peak = threading.Lock(), [0], [0]
+
+    def predict(batch):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.02)  # hold the model so that a second batch could overlap
+        try:
+            return offline.run(batch)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    texts = [TEXTS[i % 5] for i in range(40)]
+
+    async def burst():
+        config = BatcherConfig(max_batch_size=4, max_wait_ms=0, parallel_calls=parallel_calls)
+        batcher = DynamicBatcher(predict, offline.pad_id, config)
+        batcher.start()
+        rows = await asyncio.gather(*(batcher.submit(offline.encode([t])) for t in texts))
+        await batcher.stop()
+        return np.concatenate(rows)
+
+    assert np.allclose(asyncio.run(burst()), offline.predict_logits(texts), atol=1e-5)
+    assert peak[0] == parallel_calls
+
+
+def test_cpu_throughput_flags_serve_the_same_predictions(tiny_export, offline):
+    proc, url = start_server(tiny_export.path, "--threads", "1", "--parallel-calls", "2", "--spin")
+    try:
+        info = httpx.get(f"{url}/info").json()
+        assert info["batching"]["parallel_calls"] == 2
+        assert info["onnxruntime"] == {"threads": 1, "spinning": True}
+        expected = offline.predict_proba(TEXTS)
+        assert np.allclose(concurrent_probabilities(url, 40), [expected[i % 5] for i in range(40)], atol=1e-5)
+    finally:
+        proc.kill()
 
 
 def test_full_queue_answers_429_with_retry_after(tiny_export):
@@ -245,5 +293,13 @@ def test_loadtest_against_the_server(server, tmp_path):
     for cell in data["cells"]:
         assert cell["rows"] == 20 and cell["errors"] == {}
         assert cell["latency_ms"]["p50"] <= cell["latency_ms"]["p90"] <= cell["latency_ms"]["p99"]
+    refused = CliRunner().invoke(
+        main, [*args[:4], "--output", str(out), *"--concurrency 2 --requests 6 --texts-per-request 9".split()]
+    )
+    assert refused.exit_code == 0, refused.output
+    cell = json.loads((out / "results.json").read_text())["cells"][0]
+    assert cell["errors"] == {"413": 6} and cell["status"] == "failed"  # the server's --max-texts is 8
     remote = CliRunner().invoke(main, ["loadtest", "http://192.0.2.1:8000", "--texts-file", str(texts)])
     assert remote.exit_code == 1 and "not a loopback address" in remote.output
+    nobody = CliRunner().invoke(main, ["loadtest", f"http://127.0.0.1:{free_port()}", "--texts-file", str(texts)])
+    assert nobody.exit_code == 1 and "no nsmckit server answers /info" in nobody.output
