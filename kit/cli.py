@@ -11,6 +11,7 @@ import os
 
 import click
 
+from kit.batcher import BatcherConfig
 from kit.batching import STRATEGIES
 from kit.errors import KitError
 
@@ -506,6 +507,11 @@ def serve_option(flag: str, **kwargs):
     return click.option(flag, envvar=envvar, show_envvar=True, **kwargs)
 
 
+def batcher_option(flag: str, type: click.ParamType, help: str):
+    """A `serve` option for the BatcherConfig field of the same name; the dataclass holds its default."""
+    return serve_option(flag, type=type, default=getattr(BatcherConfig, flag.lstrip("-").replace("-", "_")), help=help)
+
+
 @main.command()
 @click.argument("export_dir", type=click.Path(file_okay=False), envvar="NSMC_SERVE_EXPORT")
 @serve_option("--host", default="0.0.0.0")
@@ -526,39 +532,20 @@ def serve_option(flag: str, **kwargs):
     help="Let idle ONNX Runtime threads busy-wait for the next call: lower latency on an idle machine, "
     "but they steal the cores the HTTP stack needs under load.",
 )
-@serve_option(
-    "--max-batch-tokens",
-    type=click.IntRange(min=1),
-    default=16384,
-    help="Padded positions per batch (longest x count).",
-)
-@serve_option(
-    "--max-batch-size",
-    type=click.IntRange(min=1),
-    default=64,
-    help="Sequences per batch (1 turns dynamic batching off).",
-)
-@serve_option(
-    "--max-wait-ms",
-    type=click.FloatRange(min=0),
-    default=5.0,
-    help="How long a request may wait for others to share its batch.",
-)
-@serve_option(
-    "--max-queue", type=click.IntRange(min=1), default=4096, help="Sequences waiting; beyond this requests get 429."
-)
-@serve_option(
+@batcher_option("--max-batch-tokens", click.IntRange(min=1), "Padded positions per batch (longest x count).")
+@batcher_option("--max-batch-size", click.IntRange(min=1), "Sequences per batch (1 turns dynamic batching off).")
+@batcher_option("--max-wait-ms", click.FloatRange(min=0), "How long a request may wait for others to share its batch.")
+@batcher_option("--max-queue", click.IntRange(min=1), "Sequences waiting; beyond this requests get 429.")
+@batcher_option(
     "--call-cost-tokens",
-    type=click.IntRange(min=0),
-    default=128,
-    help="A batch is length-sorted and split into model calls minimising padded positions + this price per call. "
+    click.IntRange(min=0),
+    "A batch is length-sorted and split into model calls minimising padded positions + this price per call. "
     "Raise it on GPUs, where calls are expensive and padding is cheap.",
 )
-@serve_option(
+@batcher_option(
     "--parallel-calls",
-    type=click.IntRange(min=1),
-    default=1,
-    help="Batches in the model at once. On CPU, N calls with --threads 1 each avoid cross-core synchronisation.",
+    click.IntRange(min=1),
+    "Batches in the model at once. On CPU, N calls with --threads 1 each avoid cross-core synchronisation.",
 )
 @serve_option("--access-log/--no-access-log", default=True, help="Log every request (uvicorn access log).")
 @serve_option("--max-texts", type=click.IntRange(min=1), default=256, help="Texts per request; beyond this 413.")
@@ -587,7 +574,6 @@ def serve(
     """Serve EXPORT_DIR (from `nsmckit export --onnx`) over HTTP with dynamic batching.
 
     Endpoints: POST /predict, GET /health, GET /info, GET /metrics (Prometheus)."""
-    from kit.batcher import BatcherConfig
     from kit.server import ServeConfig
     from kit.server import serve as run_server
 
