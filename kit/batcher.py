@@ -131,29 +131,35 @@ class DynamicBatcher:
             task.add_done_callback(lambda done: (running.discard(done), slots.release()))
 
     async def _serve(self, batch: list[_Request]) -> None:
+        """Answer every request of the batch: its rows, or the failure (which fails this batch, not the server)."""
         seqs = [s for r in batch for s in r.seqs]
+        try:
+            logits = await self._logits(seqs)
+        except Exception as e:
+            for request in batch:
+                if not request.future.done():
+                    request.future.set_exception(e)
+        else:
+            offset = 0
+            for request in batch:
+                rows = logits[offset : offset + len(request.seqs)]
+                offset += len(request.seqs)
+                if not request.future.done():  # the client may have gone away
+                    request.future.set_result(rows)
+        finally:
+            self.queued_sequences -= len(seqs)
+
+    async def _logits(self, seqs: list[np.ndarray]) -> np.ndarray:
+        """Length-sort, split into calls by cost, run them off the event loop, restore the order."""
         lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
         order = np.argsort(-lengths, kind="stable")  # similar lengths side by side
         chunks = split_by_cost(lengths[order], self.config.call_cost_tokens)
         calls = [pad_batch([seqs[i] for i in order[a:b]], int(lengths[order[a]]), self.pad_id) for a, b in chunks]
         start = time.perf_counter()
-        try:
-            sorted_logits = await asyncio.get_running_loop().run_in_executor(None, self._predict_all, calls)
-        except Exception as e:  # a model failure fails this batch's requests, not the server
-            for request in batch:
-                if not request.future.done():
-                    request.future.set_exception(e)
-            self.queued_sequences -= len(seqs)
-            return
+        sorted_logits = await asyncio.get_running_loop().run_in_executor(None, self._predict_all, calls)
         logits = np.empty_like(sorted_logits)
         logits[order] = sorted_logits
         if self.on_batch:
             padded = sum(c["input_ids"].size for c in calls)
             self.on_batch(BatchStats(len(seqs), padded, int(lengths.sum()), len(calls), time.perf_counter() - start))
-        offset = 0
-        for request in batch:
-            rows = logits[offset : offset + len(request.seqs)]
-            offset += len(request.seqs)
-            if not request.future.done():  # the client may have gone away
-                request.future.set_result(rows)
-        self.queued_sequences -= len(seqs)
+        return logits

@@ -82,19 +82,19 @@ class Metrics:
         )
         self.batch_size = Histogram(
             "nsmc_batch_size",
-            "Sequences per model call",
+            "Sequences per batch (split into model calls by length)",
             registry=self.registry,
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
         )
         self.batch_tokens = Histogram(
             "nsmc_batch_tokens",
-            "Padded positions per model call",
+            "Padded positions per batch, summed over its calls",
             registry=self.registry,
             buckets=(16, 64, 256, 1024, 4096, 16384, 65536),
         )
         self.batch_seconds = Histogram(
             "nsmc_batch_seconds",
-            "Model call duration",
+            "Time a batch spends in the model (all its calls)",
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
         )

@@ -169,6 +169,32 @@ def test_batcher_runs_at_most_parallel_calls_batches_at_once(offline, parallel_c
     assert peak[0] == parallel_calls
 
 
+def test_a_failing_model_call_fails_its_batch_only(offline):
+    from kit.batcher import BatcherConfig, DynamicBatcher
+
+    calls = []
+
+    def predict(batch):
+        calls.append(batch["input_ids"].shape)
+        if len(calls) == 1:
+            raise RuntimeError("model fell over")
+        return offline.run(batch)
+
+    async def two_batches():
+        batcher = DynamicBatcher(predict, offline.pad_id, BatcherConfig(max_wait_ms=0))
+        batcher.start()
+        first = await asyncio.gather(batcher.submit(offline.encode(TEXTS[:1])), return_exceptions=True)
+        second = await batcher.submit(offline.encode(TEXTS[1:2]))
+        queued = batcher.queued_sequences
+        await batcher.stop()
+        return first[0], second, queued
+
+    failed, rows, queued = asyncio.run(two_batches())
+    assert isinstance(failed, RuntimeError) and "fell over" in str(failed)
+    assert np.allclose(rows, offline.predict_logits(TEXTS[1:2]), atol=1e-5)
+    assert queued == 0
+
+
 def test_cpu_throughput_flags_serve_the_same_predictions(tiny_export, offline):
     proc, url = start_server(tiny_export.path, "--threads", "1", "--parallel-calls", "2", "--spin")
     try:
