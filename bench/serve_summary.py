@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kit.bench_report import load
+from kit.bench.report import load
 
 
 def counters(path: Path) -> dict[str, float]:

@@ -11,14 +11,19 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "DataConfig": "kit.data",
-    "load_nsmc": "kit.data",
-    "encode": "kit.encoding",
-    "plan_batches": "kit.batching",
-    "FinetuneConfig": "kit.finetune",
-    "FinetuneResult": "kit.finetune",
-    "finetune": "kit.finetune",
     "KitError": "kit.errors",
+    "plan_batches": "kit.batching",
+    "DataConfig": "kit.data.nsmc",
+    "load_nsmc": "kit.data.nsmc",
+    "encode": "kit.data.encoding",
+    "FinetuneConfig": "kit.train.finetune",
+    "FinetuneResult": "kit.train.finetune",
+    "finetune": "kit.train.finetune",
+    "ExportConfig": "kit.export.onnx",
+    "export_onnx": "kit.export.onnx",
+    "OnnxClassifier": "kit.runtime.onnx_session",
+    "BenchConfig": "kit.bench.runner",
+    "run_bench": "kit.bench.runner",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,19 +1,28 @@
-"""The `nsmckit` command: a thin Click layer over the library (`kit.finetune`, ...).
+"""The `nsmckit` command: a thin Click layer over the library (`kit.train`, `kit.export`, ...).
 
 Each command parses options into a config, calls one library function and prints the
-result. Library errors (`KitError`) become one-line messages with exit code 1.
+result. Options come from the config dataclasses' own fields (`config_options`), so a
+default and its help live in one place. Library errors (`KitError`) become one-line
+messages with exit code 1.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
+import types
+import typing
 
 import click
 
-from kit.batcher import BatcherConfig
-from kit.batching import STRATEGIES
+from kit.bench.runner import BenchConfig
 from kit.errors import KitError
+from kit.export.onnx import ExportConfig
+from kit.predict.scoring import PredictConfig
+from kit.serve.config import BatcherConfig, ServeConfig
+from kit.serve.loadtest import LoadtestConfig
+from kit.train.finetune import FinetuneConfig
 
 DEFAULT_MODEL = "klue/bert-base"
 
@@ -29,6 +38,60 @@ def kit_errors(command):
             raise click.ClickException(str(e)) from e
 
     return wrapper
+
+
+def apply(options: list):
+    """Stack Click option decorators in the order given (the first shows first in --help)."""
+    return lambda command: functools.reduce(lambda f, option: option(f), reversed(options), command)
+
+
+def comma_list(cast):
+    """Click callback for "a,b,c" -> tuple of `cast` values."""
+
+    def parse(ctx, param, value: str):
+        try:
+            return tuple(cast(v.strip()) for v in value.split(",") if v.strip())
+        except ValueError as e:
+            raise click.BadParameter(f"expected comma-separated {cast.__name__} values, got {value!r}") from e
+
+    return parse
+
+
+def field_option(field: dataclasses.Field, hint, envvar_prefix: str | None = None):
+    """One Click option from a `kit.settings.setting` field: flag, type, range or choices, default, help."""
+    meta = field.metadata
+    flag = meta.get("flag") or "--" + field.name.replace("_", "-")
+    default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+    kwargs: dict = {"default": default, "help": meta.get("help") or None}
+    envvar = meta.get("envvar")
+    if envvar_prefix and not envvar:
+        envvar = envvar_prefix + flag.split("/")[0].lstrip("-").replace("-", "_").upper()
+    if envvar:
+        kwargs.update(envvar=envvar, show_envvar=True)
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    base = args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) else hint
+    if base is bool:
+        kwargs["is_flag"] = True
+    elif meta.get("multiple"):
+        kwargs.update(multiple=True, type=click.Choice(meta["choices"]))
+    elif typing.get_origin(base) is tuple:
+        cast = typing.get_args(base)[0]
+        kwargs.update(default=",".join(map(str, default)), callback=comma_list(cast))
+    elif meta.get("choices"):
+        kwargs["type"] = click.Choice(meta["choices"])
+    elif base is int:
+        kwargs["type"] = click.IntRange(meta["min"], meta["max"]) if meta["min"] is not None else int
+    elif base is float:
+        bounded = meta["min"] is not None
+        kwargs["type"] = click.FloatRange(meta["min"], meta["max"], max_open=meta["max_open"]) if bounded else float
+    return click.option(flag, field.name, **kwargs)
+
+
+def config_options(config_cls, *names: str, envvar_prefix: str | None = None):
+    """Options for these fields of a config dataclass; the command receives them under the field names."""
+    hints = typing.get_type_hints(config_cls)
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    return apply([field_option(fields[name], hints[name], envvar_prefix) for name in names])
 
 
 def data_dir_option(help: str):
@@ -49,7 +112,7 @@ def data_options(command=None, *, validation: bool = True):
             default=None,
             help="Use at most this many rows of each split (a seeded sample), for quick runs.",
         ),
-        click.option("--seed", type=int, default=42, show_default=True, help="Seed for splits, shuffling and init."),
+        click.option("--seed", type=int, default=42, help="Seed for splits, shuffling and init."),
     ]
     if validation:
         options.insert(
@@ -58,16 +121,14 @@ def data_options(command=None, *, validation: bool = True):
                 "--val-ratio",
                 type=click.FloatRange(0, 1, max_open=True),
                 default=0.2,
-                show_default=True,
                 help="Share of the train file held out for validation (seeded).",
             ),
         )
-    return functools.reduce(lambda f, option: option(f), reversed(options), command)
+    return apply(options)(command)
 
 
-def architecture_options(command):
-    """--no-weights and --config-overrides: the architecture without its pretrained weights."""
-    options = [
+architecture_options = apply(
+    [
         click.option(
             "--no-weights",
             is_flag=True,
@@ -82,24 +143,29 @@ def architecture_options(command):
             help="With --no-weights: resize the architecture, e.g. num_hidden_layers=4,hidden_size=256.",
         ),
     ]
-    return functools.reduce(lambda f, option: option(f), reversed(options), command)
+)
 
-
-def model_option(command):
-    return click.option(
-        "--model",
-        default=DEFAULT_MODEL,
-        envvar="NSMC_MODEL",
-        show_envvar=True,
-        show_default=True,
-        help="Hub id or local folder of the model (and its tokenizer).",
-    )(command)
+model_option = click.option(
+    "--model",
+    default=DEFAULT_MODEL,
+    envvar="NSMC_MODEL",
+    show_envvar=True,
+    help="Hub id or local folder of the model (and its tokenizer).",
+)
 
 
 def data_config(data_dir, val_ratio, limit, seed):
-    from kit.data import DataConfig
+    from kit.data.nsmc import DataConfig
 
     return DataConfig(data_dir=data_dir, val_ratio=val_ratio, limit=limit, seed=seed)
+
+
+def progress_printer():
+    """A console and a `progress(line)` callback that prints dimmed status lines to it."""
+    from rich.console import Console
+
+    console = Console()
+    return console, lambda line: console.print(f"[dim]{line}[/dim]")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -125,17 +191,14 @@ def main():
 def data(model, data_dir, limit, seed, batch_size, max_lengths, plot):
     """Token-length statistics of the release's train and test files, and the padding
     efficiency (real tokens / computed positions) of each batching strategy."""
-    from rich.console import Console
-
-    from kit.data import load_nsmc
-    from kit.encoding import encode
-    from kit.lengths import LengthStats, plot_histogram
-    from kit.modeling import load_tokenizer
-    from kit.report import length_table
+    from kit.data.encoding import encode
+    from kit.data.lengths import LengthStats, length_table, plot_histogram
+    from kit.data.nsmc import load_nsmc
+    from kit.runtime.hf import load_tokenizer
 
     max_lengths = tuple(sorted(max_lengths))
     splits = load_nsmc(data_config(data_dir, 0.0, limit, seed))
-    console = Console()
+    console, _ = progress_printer()
     console.print(splits.describe())
     tokenizer = load_tokenizer(model)
     # Lengths are measured untruncated (the model's limit), so the statistics describe the data itself.
@@ -153,273 +216,90 @@ def data(model, data_dir, limit, seed, batch_size, max_lengths, plot):
 @main.command()
 @model_option
 @data_options
-@click.option(
-    "--output",
-    "output_dir",
-    type=click.Path(file_okay=False),
-    default="runs/nsmc",
-    help="Folder for the model, its tokenizer, checkpoints and run.json.",
-)
+@config_options(FinetuneConfig, "output_dir")
 @architecture_options
-@click.option(
-    "--strategy",
-    type=click.Choice(STRATEGIES),
-    default="bucketed",
-    help="fixed: pad to --max-length; dynamic: pad per random batch; bucketed: batches of similar length.",
+@config_options(
+    FinetuneConfig,
+    "strategy",
+    "max_length",
+    "batch_size",
+    "eval_batch_size",
+    "learning_rate",
+    "epochs",
+    "max_steps",
+    "weight_decay",
+    "label_smoothing",
+    "warmup_ratio",
+    "precision",
+    "eval_steps",
+    "early_stopping",
+    "pad_to_multiple_of",
+    "resume",
+    "overwrite",
+    "report_to",
+    "evaluate_test",
 )
-@click.option(
-    "--max-length",
-    type=click.IntRange(min=2),
-    default=128,
-    help="Truncate to (and for fixed, pad to) this many tokens.",
-)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, help="Training batch size per device.")
-@click.option("--eval-batch-size", type=click.IntRange(min=1), default=64, help="Evaluation batch size per device.")
-@click.option("--lr", "learning_rate", type=float, default=5e-5, help="Peak learning rate (AdamW, linear decay).")
-@click.option("--epochs", type=float, default=3.0, help="Training epochs.")
-@click.option(
-    "--max-steps", type=int, default=-1, help="Stop after this many optimizer steps (overrides --epochs if > 0)."
-)
-@click.option("--weight-decay", type=float, default=0.01)
-@click.option(
-    "--label-smoothing",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=0.0,
-    help="Spread this share of each target over all labels: curbs over-confidence on noisy labels (losses include it).",
-)
-@click.option("--warmup-ratio", type=float, default=0.1, help="Share of steps for linear warm-up.")
-@click.option(
-    "--precision",
-    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
-    default="auto",
-    help="auto: bf16 (else fp16) on a GPU, fp32 on CPU. bf16 also works on CPUs with AVX-512 BF16/AMX.",
-)
-@click.option(
-    "--eval-steps",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Evaluate and checkpoint every N steps (default: every epoch).",
-)
-@click.option(
-    "--early-stopping",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Stop after N evaluations without a better validation accuracy (0: off). The best checkpoint is kept.",
-)
-@click.option(
-    "--pad-to-multiple-of",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Round dynamic/bucketed pad lengths up to a multiple (8 helps GPU tensor cores).",
-)
-@click.option("--resume", is_flag=True, help="Continue an interrupted run from its last checkpoint in --output.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing run in --output.")
-@click.option("--no-test", is_flag=True, help="Skip the final test-split evaluation.")
 @kit_errors
-def finetune(
-    model,
-    data_dir,
-    val_ratio,
-    limit,
-    seed,
-    output_dir,
-    no_weights,
-    config_overrides,
-    strategy,
-    max_length,
-    batch_size,
-    eval_batch_size,
-    learning_rate,
-    epochs,
-    max_steps,
-    weight_decay,
-    label_smoothing,
-    warmup_ratio,
-    precision,
-    eval_steps,
-    early_stopping,
-    pad_to_multiple_of,
-    resume,
-    overwrite,
-    no_test,
-):
+def finetune(data_dir, val_ratio, limit, seed, **settings):
     """Fine-tune a sequence classifier on NSMC and report accuracy, F1, time and padding efficiency.
 
     Runs unchanged under `torchrun --nproc_per_node N` for data-parallel training.
     """
     from rich.console import Console
 
-    from kit.finetune import FinetuneConfig
-    from kit.finetune import finetune as run_finetune
-    from kit.report import finetune_table
+    from kit.train.finetune import CURVES
+    from kit.train.finetune import finetune as run_finetune
+    from kit.train.report import finetune_table
 
-    config = FinetuneConfig(
-        model=model,
-        output_dir=output_dir,
-        data=data_config(data_dir, val_ratio, limit, seed),
-        no_weights=no_weights,
-        config_overrides=config_overrides,
-        strategy=strategy,
-        max_length=max_length,
-        batch_size=batch_size,
-        eval_batch_size=eval_batch_size,
-        learning_rate=learning_rate,
-        epochs=epochs,
-        max_steps=max_steps,
-        weight_decay=weight_decay,
-        label_smoothing=label_smoothing,
-        warmup_ratio=warmup_ratio,
-        seed=seed,
-        precision=precision,
-        eval_steps=eval_steps,
-        early_stopping=early_stopping,
-        pad_to_multiple_of=pad_to_multiple_of,
-        resume=resume,
-        overwrite=overwrite,
-        evaluate_test=not no_test,
-    )
+    config = FinetuneConfig(data=data_config(data_dir, val_ratio, limit, seed), seed=seed, **settings)
     result = run_finetune(config)
     if int(os.environ.get("RANK", "0")) == 0:
         Console().print(finetune_table(result.to_dict()))
+        click.echo(f"training curves: {os.path.join(result.output_dir, CURVES)}")
 
 
 @main.command()
 @click.argument("model")
 @click.option("--onnx", is_flag=True, help="Export to ONNX through Optimum (the only format so far; required).")
-@click.option(
-    "--output",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Export folder.  [default: exports/<model folder name>]",
-)
-@click.option(
-    "--optimize",
-    type=click.Choice(["O1", "O2", "O3", "O4"]),
-    multiple=True,
-    help="ORTOptimizer level, repeatable. O1-O2: fusions (exact); O3: + approximate GELU; O4: + fp16 (GPU only).",
-)
-@click.option(
-    "--quantize",
-    type=click.Choice(["int8"]),
-    multiple=True,
-    help="Dynamic int8 quantization for CPU (config picked for this CPU: AVX-512 VNNI, AVX-512, AVX2, ARM64).",
-)
+@config_options(ExportConfig, "output", "optimize", "quantize")
 @architecture_options
-@click.option(
-    "--max-length",
-    type=click.IntRange(min=2),
-    default=None,
-    help="Truncation length at inference.  [default: the fine-tuning run's, else the model's limit]",
-)
-@click.option("--opset", type=int, default=None, help="ONNX opset.  [default: Optimum's choice]")
+@config_options(ExportConfig, "max_length", "opset")
 @data_dir_option("NSMC folder: validate on its test reviews (else on the sample shipped with the kit).")
-@click.option("--validate-rows", type=click.IntRange(min=1), default=256, help="Reviews to validate on.")
-@click.option("--force", is_flag=True, help="Replace an existing export folder.")
+@config_options(ExportConfig, "validate_rows", "label_rows", "accuracy_tolerance", "force")
 @kit_errors
-def export(
-    model,
-    onnx,
-    output,
-    optimize,
-    quantize,
-    no_weights,
-    config_overrides,
-    max_length,
-    opset,
-    data_dir,
-    validate_rows,
-    force,
-):
+def export(onnx, **settings):
     """Export MODEL (a finetune output folder, local folder or hub id) to ONNX, optimize it,
     and prove every variant agrees with PyTorch on real text. Exits 1 if any variant fails."""
-    from rich.console import Console
-
-    from kit.onnx_export import ExportConfig, export_onnx
-    from kit.report import export_table
+    from kit.export.onnx import export_onnx
+    from kit.export.report import export_table
 
     if not onnx:
         raise click.UsageError("choose the export format: --onnx")
-    console = Console()
-    result = export_onnx(
-        ExportConfig(
-            model=model,
-            output=output,
-            optimize=optimize,
-            quantize=quantize,
-            no_weights=no_weights,
-            config_overrides=config_overrides,
-            max_length=max_length,
-            opset=opset,
-            data_dir=data_dir,
-            validate_rows=validate_rows,
-            force=force,
-        ),
-        progress=lambda line: console.print(f"[dim]{line}[/dim]"),
-    )
+    console, progress = progress_printer()
+    result = export_onnx(ExportConfig(**settings), progress=progress)
     console.print(export_table(result.manifest, str(result.path)))
     if not result.valid:
         invalid = ", ".join(v["name"] for v in result.manifest["variants"] if not v["valid"])
         raise click.ClickException(f"variant(s) {invalid} failed validation and are marked invalid in export.json")
 
 
-def int_list(ctx, param, value: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in value.split(",") if v.strip())
-    except ValueError as e:
-        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from e
+def write_results(console, result, output) -> None:
+    from pathlib import Path
 
+    from kit.bench.report import write_outputs
 
-def str_list(ctx, param, value: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in value.split(",") if v.strip())
+    for path in write_outputs(result, Path(output)):
+        console.print(f"wrote {path}")
 
 
 @main.group(invoke_without_command=True)
-@click.option(
-    "--model",
-    envvar="NSMC_MODEL",
-    show_envvar=True,
-    default=None,
-    help="Torch source: finetune folder, local folder or hub id.  [default: the export's source]",
-)
-@click.option(
-    "--export",
-    "export_dir",
-    type=click.Path(file_okay=False, exists=True),
-    default=None,
-    help="Export folder for the ort-* backends.  [default: export --model on the fly]",
-)
+@config_options(BenchConfig, "model", "export")
 @architecture_options
-@click.option(
-    "--scenario",
-    type=click.Choice(["inference", "train"]),
-    default="inference",
-    help="inference: evaluate the test split; train: fixed optimizer steps per strategy.",
-)
-@click.option(
-    "--backends",
-    default="torch:fp32,ort-cpu:fp32",
-    callback=str_list,
-    help="Comma-separated BACKEND:PRECISION. torch:fp32|bf16|fp16, ort-cpu:fp32|O1-O3|int8, "
-    "ort-cuda:fp32|O1-O4. Unavailable ones are reported as skipped.",
-)
-@click.option(
-    "--strategies",
-    default="fixed,dynamic,sorted",
-    callback=str_list,
-    help="fixed: pad to each --fixed-lengths; dynamic: dataset order, pad to batch max; "
-    "sorted: length-sorted batches (results restored to the original order).",
-)
-@click.option("--fixed-lengths", default="128,512", callback=int_list, help="Pad lengths for the fixed strategy.")
-@click.option("--max-length", type=click.IntRange(min=2), default=128, help="Truncation for dynamic/sorted.")
-@click.option("--batch-sizes", default="1,8,32,128", callback=int_list, help="Comma-separated batch sizes.")
+@config_options(BenchConfig, "scenario", "backends", "strategies", "fixed_lengths", "max_length", "batch_sizes")
 @data_dir_option("NSMC folder (else downloaded).")
-@click.option("--limit", type=click.IntRange(min=1), default=1024, help="Evaluation rows from the test split.")
+@config_options(BenchConfig, "limit")
 @click.option("--all-rows", is_flag=True, help="Evaluate all 50,000 test rows (overrides --limit).")
-@click.option("--warmup", type=click.IntRange(min=0), default=3, help="Untimed batches before each cell.")
-@click.option("--repeats", type=click.IntRange(min=1), default=1, help="Timed passes per cell.")
-@click.option("--train-steps", type=click.IntRange(min=1), default=20, help="Train scenario: steps per strategy.")
-@click.option("--compile", "compile_", is_flag=True, help="torch.compile the torch backend.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads.")
+@config_options(BenchConfig, "warmup", "repeats", "train_steps", "compile", "threads")
 @click.option(
     "--output",
     type=click.Path(file_okay=False),
@@ -428,64 +308,23 @@ def str_list(ctx, param, value: str) -> tuple[str, ...]:
 )
 @click.pass_context
 @kit_errors
-def bench(
-    ctx,
-    model,
-    export_dir,
-    no_weights,
-    config_overrides,
-    scenario,
-    backends,
-    strategies,
-    fixed_lengths,
-    max_length,
-    batch_sizes,
-    data_dir,
-    limit,
-    all_rows,
-    warmup,
-    repeats,
-    train_steps,
-    compile_,
-    threads,
-    output,
-):
+def bench(ctx, data_dir, all_rows, output, **settings):
     """Accuracy, latency percentiles and throughput for fixed / dynamic / sorted batches across
     PyTorch and ONNX Runtime. `nsmckit bench compare A.json B.json` prints ratios of two runs."""
     if ctx.invoked_subcommand is not None:
         return
-    from pathlib import Path
+    from kit.bench.report import rich_table
+    from kit.bench.runner import run_bench
+    from kit.data.nsmc import DataConfig
 
-    from rich.console import Console
-
-    from kit.bench import BenchConfig, run_bench
-    from kit.bench_report import rich_table, write_outputs
-    from kit.data import DataConfig
-
-    console = Console()
-    config = BenchConfig(
-        model=model,
-        export=export_dir,
-        no_weights=no_weights,
-        config_overrides=config_overrides,
-        scenario=scenario,
-        backends=backends,
-        strategies=strategies,
-        fixed_lengths=fixed_lengths,
-        max_length=max_length,
-        batch_sizes=batch_sizes,
-        data=DataConfig(data_dir=data_dir, val_ratio=0.0),
-        limit=None if all_rows else limit,
-        warmup=warmup,
-        repeats=repeats,
-        train_steps=train_steps,
-        compile=compile_,
-        threads=threads,
-    )
-    result = run_bench(config, progress=lambda line: console.print(f"[dim]{line}[/dim]"))
+    if settings["export"] and not os.path.isdir(settings["export"]):
+        raise click.BadParameter(f"{settings['export']}: no such export folder", param_hint="--export")
+    if all_rows:
+        settings["limit"] = None
+    console, progress = progress_printer()
+    result = run_bench(BenchConfig(data=DataConfig(data_dir=data_dir, val_ratio=0.0), **settings), progress)
     console.print(rich_table(result))
-    for path in write_outputs(result, Path(output)):
-        console.print(f"wrote {path}")
+    write_results(console, result, output)
 
 
 @bench.command()
@@ -496,117 +335,106 @@ def compare(a, b):
     """Throughput and p50 latency ratios (B/A) for the cells two results.json files share."""
     from rich.console import Console
 
-    from kit.bench_report import compare_table, load
+    from kit.bench.report import compare_table, load
 
     Console().print(compare_table(load(a), load(b), a, b))
 
 
-def serve_option(flag: str, **kwargs):
-    """A `serve` option that can also be set by NSMC_SERVE_<FLAG> (containers configure by environment)."""
-    envvar = "NSMC_SERVE_" + flag.split("/")[0].lstrip("-").replace("-", "_").upper()
-    return click.option(flag, envvar=envvar, show_envvar=True, **kwargs)
+@main.command()
+@click.argument("model", type=click.Path(file_okay=False))
+@click.argument("texts", nargs=-1)
+@config_options(PredictConfig, "input", "output", "column", "format", "variant", "provider", "threads")
+@config_options(PredictConfig, "batch_size", "chunk_rows", "engine", "ray_address", "actors")
+@config_options(PredictConfig, "cpus_per_actor", "gpus_per_actor")
+@kit_errors
+def predict(model, texts, **settings):
+    """Score TEXTS, or a file (--input), with MODEL: an export folder (ONNX Runtime, no torch) or a
+    `nsmckit finetune` output folder (PyTorch).
+
+    Texts print as a table; a file is scored in chunks, in length-sorted batches, and written in input
+    order with its own columns plus pred_label, pred_label_name and prob_<label>."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from kit.predict.scoring import score_file, score_texts
+
+    if texts and settings["input"]:
+        raise click.UsageError("give texts as arguments or --input, not both")
+    if texts:
+        table = Table("text", "label", "probability")
+        for text, p in zip(texts, score_texts(model, list(texts), settings["variant"], settings["provider"])):
+            table.add_row(text, p.label_name, f"{max(p.probabilities):.4f}")
+        Console().print(table)
+        return
+    result = score_file(PredictConfig(model=model, **settings))
+    if result.output:
+        Console(stderr=True).print(
+            f"{result.rows:,} rows scored in {result.seconds:.1f}s ({result.rows_per_s:,.0f} rows/s, "
+            f"{result.model}) -> {result.output}"
+        )
 
 
-def batcher_option(flag: str, type: click.ParamType, help: str):
-    """A `serve` option for the BatcherConfig field of the same name; the dataclass holds its default."""
-    return serve_option(flag, type=type, default=getattr(BatcherConfig, flag.lstrip("-").replace("-", "_")), help=help)
+SERVE_ENV = "NSMC_SERVE_"
+
+
+@main.group()
+def runs():
+    """Look at `nsmckit finetune` runs."""
+
+
+@runs.command(name="compare")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option(
+    "--output", type=click.Path(dir_okay=False), default="runs-compare.png", help="Overlaid training curves (PNG)."
+)
+@kit_errors
+def compare_runs(folders, output):
+    """Figures of two or more run folders side by side, and their training curves overlaid."""
+    from rich.console import Console
+
+    from kit.train.curves import Curves, plot_curves, read_run
+    from kit.train.report import runs_table
+
+    names = [os.path.basename(os.path.normpath(f)) or f for f in folders]
+    if len(set(names)) < len(names):
+        names = list(folders)
+    console = Console()
+    console.print(runs_table({name: read_run(folder) for name, folder in zip(names, folders)}))
+    plot_curves({name: Curves.of_run(folder) for name, folder in zip(names, folders)}, output)
+    console.print(f"curves written to {output}")
 
 
 @main.command()
 @click.argument("export_dir", type=click.Path(file_okay=False), envvar="NSMC_SERVE_EXPORT")
-@serve_option("--host", default="0.0.0.0")
-@serve_option("--port", type=int, default=8000)
-@serve_option("--variant", default=None, help="Export variant (fp32, O2, int8, ...).  [default: the export's default]")
-@serve_option(
-    "--provider",
-    type=click.Choice(["auto", "cuda", "cpu"]),
-    default="auto",
-    help="auto: CUDA when onnxruntime-gpu sees a GPU, else CPU.",
+@click.option("--host", default="0.0.0.0", envvar="NSMC_SERVE_HOST", show_envvar=True)
+@click.option("--port", type=int, default=8000, envvar="NSMC_SERVE_PORT", show_envvar=True)
+@config_options(ServeConfig, "variant", "provider", "threads", "spinning", envvar_prefix=SERVE_ENV)
+@config_options(BatcherConfig, *(f.name for f in dataclasses.fields(BatcherConfig)), envvar_prefix=SERVE_ENV)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    envvar="NSMC_SERVE_ACCESS_LOG",
+    show_envvar=True,
+    help="Log every request (uvicorn access log).",
 )
-@serve_option(
-    "--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads.  [default: all cores]"
-)
-@serve_option(
-    "--spin/--no-spin",
-    default=False,
-    help="Let idle ONNX Runtime threads busy-wait for the next call: lower latency on an idle machine, "
-    "but they steal the cores the HTTP stack needs under load.",
-)
-@batcher_option("--max-batch-tokens", click.IntRange(min=1), "Padded positions per batch (longest x count).")
-@batcher_option("--max-batch-size", click.IntRange(min=1), "Sequences per batch (1 turns dynamic batching off).")
-@batcher_option("--max-wait-ms", click.FloatRange(min=0), "How long a request may wait for others to share its batch.")
-@batcher_option("--max-queue", click.IntRange(min=1), "Sequences waiting; beyond this requests get 429.")
-@batcher_option(
-    "--call-cost-tokens",
-    click.IntRange(min=0),
-    "A batch is length-sorted and split into model calls minimising padded positions + this price per call. "
-    "Raise it on GPUs, where calls are expensive and padding is cheap.",
-)
-@batcher_option(
-    "--parallel-calls",
-    click.IntRange(min=1),
-    "Batches in the model at once. On CPU, N calls with --threads 1 each avoid cross-core synchronisation.",
-)
-@serve_option("--access-log/--no-access-log", default=True, help="Log every request (uvicorn access log).")
-@serve_option("--max-texts", type=click.IntRange(min=1), default=256, help="Texts per request; beyond this 413.")
-@serve_option(
-    "--max-body-bytes", type=click.IntRange(min=1), default=1 << 20, help="Request body size; beyond this 413."
-)
+@config_options(ServeConfig, "max_texts", "max_body_bytes", envvar_prefix=SERVE_ENV)
 @kit_errors
-def serve(
-    export_dir,
-    host,
-    port,
-    variant,
-    provider,
-    threads,
-    spin,
-    max_batch_tokens,
-    max_batch_size,
-    max_wait_ms,
-    max_queue,
-    call_cost_tokens,
-    parallel_calls,
-    access_log,
-    max_texts,
-    max_body_bytes,
-):
+def serve(export_dir, host, port, access_log, **settings):
     """Serve EXPORT_DIR (from `nsmckit export --onnx`) over HTTP with dynamic batching.
 
     Endpoints: POST /predict, GET /health, GET /info, GET /metrics (Prometheus)."""
-    from kit.server import ServeConfig
-    from kit.server import serve as run_server
+    from kit.serve.app import serve as run_server
 
+    batcher_fields = {f.name for f in dataclasses.fields(BatcherConfig)}
+    batching = BatcherConfig(**{k: settings.pop(k) for k in batcher_fields})
     run_server(
-        ServeConfig(
-            export_dir=export_dir,
-            variant=variant,
-            provider=provider,
-            threads=threads,
-            spinning=spin,
-            max_texts=max_texts,
-            max_body_bytes=max_body_bytes,
-            batching=BatcherConfig(
-                max_batch_tokens=max_batch_tokens,
-                max_batch_size=max_batch_size,
-                max_wait_ms=max_wait_ms,
-                max_queue=max_queue,
-                call_cost_tokens=call_cost_tokens,
-                parallel_calls=parallel_calls,
-            ),
-        ),
-        host=host,
-        port=port,
-        access_log=access_log,
+        ServeConfig(export_dir=export_dir, batching=batching, **settings), host=host, port=port, access_log=access_log
     )
 
 
 @main.command()
 @click.argument("url")
-@click.option("--concurrency", default="1,8,32,128", callback=int_list, help="Comma-separated concurrency levels.")
-@click.option("--duration", type=click.FloatRange(min=0.1), default=10.0, help="Seconds per level.")
-@click.option("--requests", type=click.IntRange(min=1), default=None, help="Stop a level after this many requests.")
-@click.option("--texts-per-request", type=click.IntRange(min=1), default=1)
+@config_options(LoadtestConfig, "concurrency", "duration_s", "requests", "texts_per_request")
 @click.option(
     "--texts-file",
     type=click.Path(dir_okay=False, exists=True),
@@ -614,41 +442,25 @@ def serve(
     help="One text per line.  [default: NSMC test reviews]",
 )
 @data_dir_option("NSMC folder for the default texts.")
-@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback URL.")
+@config_options(LoadtestConfig, "allow_remote")
 @click.option("--output", type=click.Path(file_okay=False), default=None, help="Write results.json/.csv/.md here.")
 @kit_errors
-def loadtest(url, concurrency, duration, requests, texts_per_request, texts_file, data_dir, allow_remote, output):
+def loadtest(url, texts_file, data_dir, output, **settings):
     """Load-test a running `nsmckit serve` at URL: throughput, latency percentiles and errors per concurrency."""
-    from pathlib import Path
-
-    from rich.console import Console
-
-    from kit.bench_report import rich_table, write_outputs
-    from kit.loadtest import LoadtestConfig, read_texts, run_loadtest
+    from kit.bench.report import rich_table
+    from kit.serve.loadtest import read_texts, run_loadtest
 
     if texts_file:
         texts = read_texts(texts_file)
     else:
-        from kit.data import DataConfig, load_nsmc
+        from kit.data.nsmc import DataConfig, load_nsmc
 
         texts = tuple(load_nsmc(DataConfig(data_dir=data_dir, val_ratio=0.0)).test.texts)
-    console = Console()
-    result = run_loadtest(
-        LoadtestConfig(
-            url=url,
-            concurrency=concurrency,
-            duration_s=duration,
-            requests=requests,
-            texts_per_request=texts_per_request,
-            texts=texts,
-            allow_remote=allow_remote,
-        ),
-        progress=lambda line: console.print(f"[dim]{line}[/dim]"),
-    )
+    console, progress = progress_printer()
+    result = run_loadtest(LoadtestConfig(url=url, texts=texts, **settings), progress=progress)
     console.print(rich_table(result))
     if output:
-        for path in write_outputs(result, Path(output)):
-            console.print(f"wrote {path}")
+        write_results(console, result, output)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@ a truncated copy or a flipped byte fails loudly instead of predicting garbage.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from kit.errors import ModelError
+from kit.records import read_record
 
 MANIFEST = "export.json"
 
@@ -33,13 +33,7 @@ def checksums(folder: Path) -> dict[str, str]:
 
 
 def read_manifest(folder: Path) -> dict:
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
-        raise ModelError(f"{folder}: no {MANIFEST}; export the model with `nsmckit export --onnx` first")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ModelError(f"{path}: not valid JSON ({e})") from e
+    return read_record(Path(folder) / MANIFEST, ModelError, "export the model with `nsmckit export --onnx` first")
 
 
 def verify_file(folder: Path, relpath: str, manifest: dict) -> Path:
@@ -53,3 +47,17 @@ def verify_file(folder: Path, relpath: str, manifest: dict) -> Path:
     if sha256_file(path) != expected:
         raise ModelError(f"{path}: sha256 does not match {MANIFEST}; the file is corrupt or truncated, export again")
     return path
+
+
+def source_model(folder: Path, manifest: dict) -> str:
+    """The model an export was made from, found from any working directory: its folder relative to the
+    export, else (a hub id, or an export made before model_dir was recorded) the name as given."""
+    source = manifest["source"]
+    if not source.get("model_dir"):
+        return source["model"]
+    path = (Path(folder) / source["model_dir"]).resolve()
+    if not path.is_dir():
+        raise ModelError(
+            f"{folder}: its source model {source['model']!r} is gone (looked in {path}); pass the model with --model"
+        )
+    return str(path)

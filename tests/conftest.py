@@ -95,7 +95,7 @@ def klue_dir() -> Path:
 @pytest.fixture(scope="session")
 def tiny_export(tiny_model_dir, tmp_path_factory):
     """The tiny model exported through Optimum: fp32, O2 and int8 variants, validated."""
-    from kit.onnx_export import ExportConfig, export_onnx
+    from kit.export.onnx import ExportConfig, export_onnx
 
     out = tmp_path_factory.mktemp("exports") / "tiny"
     return export_onnx(

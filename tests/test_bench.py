@@ -9,7 +9,7 @@ from dataclasses import fields
 import pytest
 from click.testing import CliRunner
 
-from kit.bench import Cell
+from kit.bench.runner import Cell
 from kit.cli import main
 from tests.helpers import run_args
 
@@ -65,6 +65,13 @@ def test_numbers_are_consistent(bench_run):
     assert len({round(c["accuracy"], 12) for c in fp32}) == 1  # padding and runtime do not change fp32 results
     assert all(c["agreement"] == 1.0 for c in fp32)
     assert all(0.9 <= c["agreement"] <= 1.0 for c in ok)
+    # accuracy against torch fp32's on the same rows, with its paired interval around it
+    assert all(c["accuracy_delta"] == 0.0 and c["accuracy_delta_ci95"] == [0.0, 0.0] for c in fp32)
+    reference = next(c["accuracy"] for c in fp32)
+    for c in ok:
+        assert c["accuracy_delta"] == pytest.approx(c["accuracy"] - reference)
+        low, high = c["accuracy_delta_ci95"]
+        assert low <= c["accuracy_delta"] <= high
     for c in ok:
         lat = c["latency_ms"]
         assert lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kit.data import DataConfig, download_nsmc, load_nsmc, read_nsmc_file
+from kit.data.nsmc import DataConfig, download_nsmc, load_nsmc, read_nsmc_file
 from kit.errors import DataError
 
 
@@ -111,8 +111,8 @@ def test_real_nsmc_rows_quotes_and_empties(real_nsmc_dir):
 
 def test_real_nsmc_klue_token_statistics(real_nsmc_dir, klue_dir):
     from kit.batching import plan_batches
-    from kit.encoding import encode
-    from kit.modeling import load_tokenizer
+    from kit.data.encoding import encode
+    from kit.runtime.hf import load_tokenizer
 
     train = read_nsmc_file(real_nsmc_dir / "ratings_train.txt")
     lengths = encode(load_tokenizer(str(klue_dir)), train.texts, 512).lengths

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from kit.cli import main
 from kit.errors import ModelError
-from kit.export_check import HARD_CASES
+from kit.export.onnx import ExportConfig, export_onnx
+from kit.export.validation import HARD_CASES
 from kit.manifest import sha256_file
-from kit.onnx_export import ExportConfig, export_onnx
-from kit.onnx_model import OnnxClassifier
+from kit.runtime.onnx_session import OnnxClassifier
 
 TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", *HARD_CASES]
 
@@ -70,7 +70,7 @@ def test_optimum_runtime_loads_the_export(exported, tiny_model_dir):
 def test_no_torch_path_matches_pytorch(exported, tiny_model_dir):
     script = (
         "import json, sys\n"
-        "from kit.onnx_model import OnnxClassifier\n"
+        "from kit.runtime.onnx_session import OnnxClassifier\n"
         f"clf = OnnxClassifier({str(exported.path)!r})\n"
         f"logits = clf.predict_logits({TEXTS!r}, batch_size=3)\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import on the serving path'\n"
@@ -99,12 +99,12 @@ def test_flipped_byte_is_detected_at_load(exported, tmp_path):
 
 
 def test_interrupted_export_leaves_nothing(tiny_model_dir, tmp_path, monkeypatch):
-    import kit.onnx_export
+    import kit.export.onnx
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(kit.onnx_export, "_validate", interrupted)
+    monkeypatch.setattr(kit.export.onnx, "_validate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         export_onnx(ExportConfig(model=str(tiny_model_dir), output=str(tmp_path / "out")), progress=lambda line: None)
     assert list(tmp_path.iterdir()) == []
@@ -179,3 +179,88 @@ def test_cli_bad_input(case, message, tiny_model_dir, tmp_path):
     result = CliRunner().invoke(main, ["export", *args])
     assert result.exit_code in (1, 2) and message in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_paired_accuracy_interval_and_tolerance():
+    from kit.export.validation import paired_accuracy
+
+    labels = np.zeros(2000, dtype=int)
+    reference = np.zeros(2000, dtype=int)
+    reference[:200] = 1  # reference: 90% right
+    variant = reference.copy()
+    variant[200:230] = 1  # 30 rows only the reference gets right
+    variant[:5] = 0  # 5 rows only the variant gets right
+    check = paired_accuracy(labels, reference, variant, tolerance=0.005)
+    assert (check.reference_only, check.variant_only) == (30, 5)
+    assert check.difference == pytest.approx(-25 / 2000)
+    half = 1.959964 * np.sqrt(35 - 25**2 / 2000) / 2000  # the paired (McNemar) standard error
+    assert check.ci95 == pytest.approx((-25 / 2000 - half, -25 / 2000 + half))
+    assert not check.valid
+    assert paired_accuracy(labels, reference, variant, tolerance=0.02).valid
+
+
+def test_int8_is_judged_on_labels_and_rejected_when_it_loses_accuracy(tiny_model_dir, tmp_path):
+    """A learned tiny model: int8 keeps its accuracy. Then an outlier embedding row for a token no review
+    uses: fp32 predictions stay the same, but per-tensor int8 of the embedding table rounds every other
+    row to zero, accuracy collapses, and the export refuses the variant."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from kit.data.nsmc import DataConfig
+    from kit.train.finetune import FinetuneConfig, finetune
+    from tests.synthetic import write_nsmc
+
+    data = write_nsmc(tmp_path / "data", n_train=1200, n_test=300, seed=3)
+    run = tmp_path / "run"
+    config = FinetuneConfig(
+        model=str(tiny_model_dir),
+        output_dir=str(run),
+        data=DataConfig(data_dir=str(data), val_ratio=0.1),
+        max_length=64,
+        epochs=3,
+        learning_rate=1e-3,
+        batch_size=16,
+        evaluate_test=False,
+    )
+    finetune(config)
+
+    def export(name: str):
+        config = ExportConfig(
+            model=str(run), output=str(tmp_path / name), quantize=("int8-u8s8",), data_dir=str(data), label_rows=300
+        )
+        variants = {v["name"]: v for v in export_onnx(config, progress=lambda line: None).manifest["variants"]}
+        assert variants["fp32"]["valid"] and variants["fp32"]["validation"]["labeled"] is None
+        return variants["int8-u8s8"]
+
+    kept = export("kept")
+    labeled = kept["validation"]["labeled"]
+    assert labeled["rows"] == 300 and labeled["reference_accuracy"] > 0.75
+    assert kept["valid"] == (labeled["difference"] >= -0.005)
+    assert kept["validation"]["threshold"] == "accuracy drop ≤ 0.5 pt"
+
+    model = AutoModelForSequenceClassification.from_pretrained(run)
+    unused = AutoTokenizer.from_pretrained(run).convert_tokens_to_ids("[MASK]")
+    model.bert.embeddings.word_embeddings.weight.data[unused] = 1e4
+    model.save_pretrained(run)
+    lost = export("lost")["validation"]["labeled"]
+    assert lost["difference"] < -0.05 and not lost["valid"]
+    low, high = lost["ci95"]
+    assert low < lost["difference"] < high < 0
+
+
+def test_export_finds_its_source_from_another_folder(tiny_model_dir, tmp_path, monkeypatch):
+    from kit.manifest import read_manifest, source_model
+
+    model = tmp_path / "models" / "tiny"
+    shutil.copytree(tiny_model_dir, model)
+    monkeypatch.chdir(tmp_path)
+    export_onnx(ExportConfig(model="models/tiny", output="exports/tiny", max_length=64), progress=lambda line: None)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    export = tmp_path / "exports" / "tiny"
+    manifest = read_manifest(export)
+    assert manifest["source"]["model"] == "models/tiny"
+    assert source_model(export, manifest) == str(model)
+    shutil.rmtree(model)
+    with pytest.raises(ModelError, match="its source model 'models/tiny' is gone"):
+        source_model(export, manifest)

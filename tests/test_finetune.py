@@ -15,11 +15,12 @@ import pytest
 import torch
 
 from kit.batching import STRATEGIES, restore_order
-from kit.data import DataConfig, load_nsmc
-from kit.encoding import encode
-from kit.finetune import FinetuneConfig, finetune
-from kit.modeling import load_model, load_tokenizer
-from kit.torchdata import PaddingCollator, StrategyBatchSampler, TokenDataset
+from kit.data.encoding import encode
+from kit.data.nsmc import DataConfig, load_nsmc
+from kit.runtime.hf import load_model, load_tokenizer
+from kit.train.batches import PaddingCollator, StrategyBatchSampler, TokenDataset
+from kit.train.curves import Curves
+from kit.train.finetune import FinetuneConfig, finetune
 from tests.helpers import run_args
 from tests.synthetic import write_nsmc
 
@@ -73,9 +74,9 @@ def test_step_evaluation_includes_the_last_step(tiny_model_dir, learn_dir, tmp_p
 
 
 def test_label_smoothing_reaches_the_trainer(tmp_path):
-    from kit.finetune import _training_arguments
+    from kit.train.finetune import _training_arguments
 
-    args = _training_arguments(FinetuneConfig(label_smoothing=0.1), tmp_path, "fp32", True)
+    args = _training_arguments(FinetuneConfig(label_smoothing=0.1), tmp_path, "fp32", True, [])
     assert args.label_smoothing_factor == 0.1
 
 
@@ -138,6 +139,9 @@ def test_interrupted_run_resumes_to_the_same_end(tiny_model_dir, learn_dir, tmp_
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     run = json.loads((out / "run.json").read_text())
     assert run["train"]["steps"] == 400 and run["train"]["resumed"]
+    # The curves of a resumed run start at its first step, not at the resume point.
+    evaluated = Curves.of_run(out).series["eval_accuracy"][0]
+    assert evaluated == list(range(20, 401, 20))
     assert run["train"]["samples"] < 400 * 32  # only the remaining steps ran
 
 
@@ -160,11 +164,14 @@ def test_ddp_with_two_cpu_processes(tiny_model_dir, learn_dir, tmp_path):
     # The test accuracy gathered across ranks equals a single-process evaluation of the saved model.
     from kit.batching import predict_in_batches
     from kit.metrics import accuracy
-    from kit.torch_model import TorchPredictor
+    from kit.runtime.backend import BackendSpec
+    from kit.runtime.torch_backend import TorchBackend
 
     test = load_nsmc(DataConfig(data_dir=str(learn_dir), limit=1000)).test
     seqs = list(map(encode(load_tokenizer(str(out)), test.texts, 64).__getitem__, range(len(test))))
-    logits = predict_in_batches(TorchPredictor(load_model(str(out)), "fp32", "cpu"), seqs, "dynamic", 32, 64)
+    logits = predict_in_batches(
+        TorchBackend(BackendSpec("torch"), load_model(str(out)), device="cpu").predict, seqs, "dynamic", 32, 64
+    )
     assert run["test"]["rows"] == 400
     assert run["test"]["accuracy"] == pytest.approx(accuracy(test.labels, logits.argmax(-1)))
     assert run["test"]["accuracy"] > 0.6  # it learned something, so order mistakes would show

@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 import pytest
 
-from kit.onnx_model import OnnxClassifier
+from kit.runtime.onnx_session import OnnxClassifier
 
 TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", "", "😂 CG는 awesome한데 story가 boring", "감동 " * 300]
 
@@ -140,7 +140,8 @@ def test_info_and_metrics(server):
 
 @pytest.mark.parametrize("parallel_calls", [1, 2])
 def test_batcher_runs_at_most_parallel_calls_batches_at_once(offline, parallel_calls):
-    from kit.batcher import BatcherConfig, DynamicBatcher
+    from kit.serve.config import BatcherConfig
+    from kit.serve.request_batcher import DynamicBatcher
 
     lock, in_flight, peak = threading.Lock(), [0], [0]
 
@@ -170,7 +171,8 @@ def test_batcher_runs_at_most_parallel_calls_batches_at_once(offline, parallel_c
 
 
 def test_a_failing_model_call_fails_its_batch_only(offline):
-    from kit.batcher import BatcherConfig, DynamicBatcher
+    from kit.serve.config import BatcherConfig
+    from kit.serve.request_batcher import DynamicBatcher
 
     calls = []
 
@@ -244,17 +246,17 @@ def test_health_is_503_until_the_model_is_warm(tiny_export, monkeypatch):
     """In-process server whose model load waits on an event, so the loading window can be observed."""
     import uvicorn
 
-    import kit.onnx_model
-    from kit.server import ServeConfig, create_app
+    import kit.runtime.onnx_session
+    from kit.serve.app import ServeConfig, create_app
 
     release = threading.Event()
-    real_init = kit.onnx_model.OnnxClassifier.__init__
+    real_init = kit.runtime.onnx_session.OnnxClassifier.__init__
 
     def gated_init(self, *args, **kwargs):
         release.wait(30)
         real_init(self, *args, **kwargs)
 
-    monkeypatch.setattr(kit.onnx_model.OnnxClassifier, "__init__", gated_init)
+    monkeypatch.setattr(kit.runtime.onnx_session.OnnxClassifier, "__init__", gated_init)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(ServeConfig(str(tiny_export.path))), host="127.0.0.1", port=port, log_level="warning")
@@ -284,12 +286,18 @@ def test_health_is_503_until_the_model_is_warm(tiny_export, monkeypatch):
 
 
 def test_serving_path_imports_no_torch(tiny_export):
+    """As in the serving image, where torch, transformers and Optimum are not installed: the CLI, the app
+    and the ONNX classifier load and predict without them."""
     script = (
         "import sys\n"
-        "from kit.server import create_app, ServeConfig\n"
+        "sys.modules.update(torch=None, transformers=None, optimum=None)  # importing them now fails\n"
+        "from click.testing import CliRunner\n"
+        "from kit.cli import main\n"
+        "from kit.runtime.onnx_session import OnnxClassifier\n"
+        "from kit.serve.app import create_app, ServeConfig\n"
+        "assert CliRunner().invoke(main, ['serve', '--help']).exit_code == 0\n"
         f"create_app(ServeConfig({str(tiny_export.path)!r}))\n"
-        "heavy = [m for m in ('torch', 'transformers', 'optimum') if m in sys.modules]\n"
-        "assert not heavy, heavy\n"
+        f"assert OnnxClassifier({str(tiny_export.path)!r}).predict_proba(['좋다']).shape == (1, 2)\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ)
     assert proc.returncode == 0, proc.stderr

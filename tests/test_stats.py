@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from kit.stats import summarize
+from kit.bench.stats import summarize
 
 
 def test_percentiles_on_known_values():

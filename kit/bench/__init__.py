@@ -1,0 +1,1 @@
+"""What is measured: benchmark runs, their cells, statistics and reports."""

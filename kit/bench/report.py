@@ -1,0 +1,215 @@
+"""Benchmark results for people and machines: JSON, CSV, Markdown, PNG plots, a rich table,
+and the ratios between two runs (`nsmckit bench compare`)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+
+from rich.table import Table
+
+from kit.bench.results import BenchResult, Cell
+from kit.export.validation import format_points
+
+LATENCY_KEYS = ("p50", "p90", "p99", "mean")
+CSV_FIELDS = [f.name for f in fields(Cell) if f.name != "latency_ms"] + [f"latency_{k}_ms" for k in LATENCY_KEYS]
+
+
+def _flat(cell: Cell) -> dict:
+    row = {k: v for k, v in asdict(cell).items() if k != "latency_ms"}
+    row["errors"] = json.dumps(cell.errors) if cell.errors is not None else None
+    row["accuracy_delta_ci95"] = json.dumps(cell.accuracy_delta_ci95) if cell.accuracy_delta_ci95 else None
+    row.update({f"latency_{k}_ms": (cell.latency_ms or {}).get(k) for k in LATENCY_KEYS})
+    return row
+
+
+def _fmt(value, spec: str) -> str:
+    return "" if value is None else format(value, spec)
+
+
+def _accuracy_delta(cell: Cell) -> str:
+    """Accuracy minus torch fp32's on the same rows, in points, with the paired interval."""
+    return "" if cell.accuracy_delta is None else format_points(cell.accuracy_delta, cell.accuracy_delta_ci95)
+
+
+def _latency_columns():
+    return [(f"{k} ms", lambda c, k=k: _fmt((c.latency_ms or {}).get(k), ".2f")) for k in ("p50", "p90", "p99")]
+
+
+def _columns(result: BenchResult) -> list[tuple[str, callable]]:
+    if result.cells and all(c.scenario == "loadtest" for c in result.cells):
+        return [
+            ("concurrency", lambda c: str(c.concurrency)),
+            ("texts/request", lambda c: str(c.batch_size)),
+            ("ok requests", lambda c: f"{c.rows:,}"),
+            ("texts/s", lambda c: _fmt(c.samples_per_s, ",.1f")),
+            *_latency_columns(),
+            ("errors", lambda c: ", ".join(f"{k}: {v}" for k, v in (c.errors or {}).items()) or "0"),
+        ]
+    accuracy = "accuracy" if result.accuracy_meaningful else "accuracy (random weights)"
+    train = all(c.scenario == "train" for c in result.cells)
+    columns = [
+        ("backend", lambda c: f"{c.backend}:{c.precision}"),
+        ("strategy", lambda c: c.strategy + (f"-{c.max_length}" if c.strategy == "fixed" else "")),
+        ("batch", lambda c: str(c.batch_size)),
+        ("samples/s", lambda c: _fmt(c.samples_per_s, ",.1f")),
+        ("real tokens/s", lambda c: _fmt(c.real_tokens_per_s, ",.0f")),
+        ("padding eff.", lambda c: _fmt(c.padding_efficiency, ".3f")),
+    ]
+    if not train:
+        columns += _latency_columns()
+        columns += [
+            (accuracy, lambda c: _fmt(c.accuracy, ".4f")),
+            ("agreement", lambda c: _fmt(c.agreement, ".2%")),
+            ("Δ accuracy (95% CI)", _accuracy_delta),
+            ("F1", lambda c: _fmt(c.f1, ".4f")),
+            ("peak MB", lambda c: _fmt(c.peak_memory_mb, ",.0f")),
+        ]
+    columns.append(("status", lambda c: c.status if c.status == "ok" else f"skipped: {c.reason}"))
+    return columns
+
+
+def best_per_backend(result: BenchResult) -> set[int]:
+    """Indices of the highest-throughput cell of each backend:precision."""
+    best: dict[str, int] = {}
+    for i, c in enumerate(result.cells):
+        key = f"{c.backend}:{c.precision}"
+        if c.status == "ok" and (key not in best or c.samples_per_s > result.cells[best[key]].samples_per_s):
+            best[key] = i
+    return set(best.values())
+
+
+def rich_table(result: BenchResult) -> Table:
+    table = Table(title="nsmckit bench (best cell per backend in bold green)")
+    columns = _columns(result)
+    for name, _ in columns:
+        table.add_column(name, justify="left" if name in ("backend", "strategy", "status") else "right")
+    best = best_per_backend(result)
+    for i, cell in enumerate(result.cells):
+        table.add_row(*(fn(cell) for _, fn in columns), style="bold green" if i in best else None)
+    return table
+
+
+def markdown(result: BenchResult) -> str:
+    columns = _columns(result)
+    best = best_per_backend(result)
+    env = result.environment
+    lines = [
+        f"Device: {env.get('device')} ({env.get('cpu')}, {env.get('cpu_count')} cores, "
+        f"flags: {' '.join(env.get('cpu_flags', [])) or 'unrecorded'}); "
+        + ", ".join(f"{k} {v}" for k, v in env.get("libraries", {}).items())
+        + f"; commit {env.get('git_commit')}",
+        "",
+        "| " + " | ".join(name for name, _ in columns) + " |",
+        "| " + " | ".join("---" if name in ("backend", "strategy", "status") else "---:" for name, _ in columns) + " |",
+    ]
+    for i, cell in enumerate(result.cells):
+        values = [fn(cell) for _, fn in columns]
+        if i in best:
+            values = [f"**{v}**" if v else v for v in values]
+        lines.append("| " + " | ".join(values) + " |")
+    lines += ["", f"Command: `{env.get('command')}`"]
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: BenchResult, folder: Path) -> list[Path]:
+    """Throughput by strategy x backend per batch size; latency percentiles (inference only)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    ok = [c for c in result.cells if c.status == "ok" and c.scenario != "loadtest"]
+    if not ok:
+        return []
+    backends = sorted({f"{c.backend}:{c.precision}" for c in ok})
+    strategies = list(dict.fromkeys(c.strategy + (f"-{c.max_length}" if c.strategy == "fixed" else "") for c in ok))
+    batch_sizes = sorted({c.batch_size for c in ok})
+
+    def cell(backend, strategy, batch):
+        return next(
+            (
+                c
+                for c in ok
+                if f"{c.backend}:{c.precision}" == backend
+                and c.batch_size == batch
+                and c.strategy + (f"-{c.max_length}" if c.strategy == "fixed" else "") == strategy
+            ),
+            None,
+        )
+
+    paths = []
+    fig, axes = plt.subplots(1, len(batch_sizes), figsize=(5 * len(batch_sizes), 4.5), squeeze=False)
+    width = 0.8 / len(backends)
+    for ax, batch in zip(axes[0], batch_sizes):
+        x = np.arange(len(strategies))
+        for i, backend in enumerate(backends):
+            values = [getattr(cell(backend, s, batch), "samples_per_s", 0) or 0 for s in strategies]
+            ax.bar(x + i * width, values, width, label=backend)
+        ax.set_xticks(x + width * (len(backends) - 1) / 2, strategies, rotation=20)
+        ax.set_title(f"batch {batch}")
+        ax.set_ylabel("samples/s (end to end)")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("Throughput by batching strategy and backend")
+    fig.tight_layout()
+    paths.append(folder / "throughput.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    timed = [c for c in ok if c.latency_ms]
+    if timed:
+        fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(timed)), 4.5))
+        x = np.arange(len(timed))
+        for k, marker in zip(("p50", "p90", "p99"), ("o", "s", "^")):
+            ax.scatter(x, [c.latency_ms[k] for c in timed], marker=marker, label=k)
+        ax.set_xticks(x, [c.label for c in timed], rotation=75, fontsize=7)
+        ax.set_yscale("log")
+        ax.set_ylabel("latency per batch (ms)")
+        ax.legend()
+        ax.set_title("Latency percentiles per cell")
+        fig.tight_layout()
+        paths.append(folder / "latency.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    return paths
+
+
+def write_outputs(result: BenchResult, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    with (folder / "results.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(_flat(c) for c in result.cells)
+    (folder / "results.md").write_text(markdown(result))
+    return [folder / n for n in ("results.json", "results.csv", "results.md")] + plot(result, folder)
+
+
+def load(path: Path) -> BenchResult:
+    return BenchResult.from_dict(json.loads(Path(path).read_text()))
+
+
+def compare_table(a: BenchResult, b: BenchResult, name_a: str, name_b: str) -> Table:
+    """B / A ratios of throughput and p50 latency for the cells both runs measured."""
+    table = Table(title=f"{name_b} vs {name_a} (ratio B/A)")
+    for column in ("cell", "A samples/s", "B samples/s", "throughput B/A", "p50 B/A"):
+        table.add_column(column, justify="left" if column == "cell" else "right")
+    index = {c.label: c for c in a.cells if c.status == "ok"}
+    for cell in b.cells:
+        other = index.get(cell.label)
+        if cell.status != "ok" or other is None:
+            continue
+        p50 = ""
+        if cell.latency_ms and other.latency_ms:
+            p50 = f"{cell.latency_ms['p50'] / other.latency_ms['p50']:.2f}x"
+        table.add_row(
+            cell.label,
+            f"{other.samples_per_s:,.1f}",
+            f"{cell.samples_per_s:,.1f}",
+            f"{cell.samples_per_s / other.samples_per_s:.2f}x",
+            p50,
+        )
+    return table

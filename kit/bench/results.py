@@ -1,0 +1,60 @@
+"""What a benchmark measured: one `Cell` per backend x strategy x batch size (or load-test level),
+and the `BenchResult` that holds them with the environment. Written by `kit.bench.runner` and
+`kit.serve.loadtest`, rendered by `kit.bench.report`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Cell:
+    """One measured combination. Times in ms; throughput end to end (tokenization included)."""
+
+    scenario: str
+    backend: str
+    precision: str
+    strategy: str
+    max_length: int
+    batch_size: int
+    status: str = "ok"  # ok | skipped
+    reason: str | None = None
+    rows: int = 0
+    accuracy: float | None = None
+    f1: float | None = None
+    agreement: float | None = None  # share of predictions equal to the reference (first torch:fp32 cell)
+    accuracy_delta: float | None = None  # accuracy minus the reference's on the same rows
+    accuracy_delta_ci95: list[float] | None = None  # its paired (McNemar) 95% interval
+    latency_ms: dict | None = None  # per batch: count, mean, p50, p90, p99, min, max
+    samples_per_s: float | None = None
+    real_tokens_per_s: float | None = None
+    tokenize_s: float | None = None
+    padding_efficiency: float | None = None
+    peak_memory_mb: float | None = None
+    concurrency: int | None = None  # loadtest: clients in flight
+    errors: dict[str, int] | None = None  # loadtest: failed requests by status
+
+    @property
+    def label(self) -> str:
+        fixed = f"-{self.max_length}" if self.strategy == "fixed" else ""
+        return f"{self.backend}:{self.precision} {self.strategy}{fixed} b{self.batch_size}"
+
+
+@dataclass
+class BenchResult:
+    config: dict
+    environment: dict
+    accuracy_meaningful: bool
+    cells: list[Cell]
+
+    def to_dict(self) -> dict:
+        return {
+            "config": self.config,
+            "environment": self.environment,
+            "accuracy_meaningful": self.accuracy_meaningful,
+            "cells": [asdict(c) for c in self.cells],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BenchResult:
+        return cls(data["config"], data["environment"], data["accuracy_meaningful"], [Cell(**c) for c in data["cells"]])

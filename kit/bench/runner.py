@@ -1,0 +1,321 @@
+"""`nsmckit bench`: which batching strategy and runtime give the best throughput, at what
+latency, and does accuracy change?
+
+    from kit.bench.runner import BenchConfig, run_bench
+    result = run_bench(BenchConfig(model="runs/nsmc", backends=("torch:fp32", "ort-cpu:int8"), batch_sizes=(32,)))
+
+Inference scenario: for every backend x strategy x batch size, a warm-up, then
+`repeats` timed passes over the evaluation rows (NSMC test split). Tokenization
+is timed once, separately, and added to end-to-end throughput. Training scenario:
+a fixed number of optimizer steps per strategy through `kit.train.finetune`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kit.batching import pad_batch, plan_batches, restore_order
+from kit.bench.results import BenchResult, Cell
+from kit.bench.stats import summarize
+from kit.data.nsmc import DataConfig, Split, load_nsmc
+from kit.environment import environment
+from kit.errors import KitError
+from kit.export.validation import paired_accuracy
+from kit.manifest import read_manifest, source_model
+from kit.metrics import classification_metrics
+from kit.runtime.backend import BackendSpec
+from kit.runtime.registry import BACKENDS, parse_backend
+from kit.settings import setting
+
+STRATEGY_NAMES = {"fixed": "fixed", "dynamic": "dynamic", "sorted": "bucketed"}  # bench name -> batching strategy
+SCENARIOS = ("inference", "train")  # `nsmckit loadtest` writes scenario "loadtest" cells
+
+
+@dataclass
+class BenchConfig:
+    model: str | None = setting(
+        None,
+        "Torch source: finetune folder, local folder or hub id.  [default: the export's source]",
+        envvar="NSMC_MODEL",
+    )
+    export: str | None = setting(None, "Export folder for the ort-* backends.  [default: export --model on the fly]")
+    no_weights: bool = False  # architecture only: speed is meaningful, accuracy is not
+    config_overrides: str | None = None
+    scenario: str = setting(
+        "inference", "inference: evaluate the test split; train: fixed optimizer steps per strategy.", choices=SCENARIOS
+    )
+    backends: tuple[str, ...] = setting(
+        ("torch:fp32", "ort-cpu:fp32"),
+        "Comma-separated BACKEND:PRECISION. torch:fp32|bf16|fp16, ort-cpu:fp32|O1-O3|int8, "
+        "ort-cuda:fp32|O1-O4. Unavailable ones are reported as skipped.",
+    )
+    strategies: tuple[str, ...] = setting(
+        ("fixed", "dynamic", "sorted"),
+        "fixed: pad to each --fixed-lengths; dynamic: dataset order, pad to batch max; "
+        "sorted: length-sorted batches (results restored to the original order).",
+    )
+    fixed_lengths: tuple[int, ...] = setting((128, 512), "Pad lengths for the fixed strategy.")
+    max_length: int = setting(128, "Truncation for dynamic/sorted (and for fixed shorter than it).", min=2)
+    batch_sizes: tuple[int, ...] = setting((1, 8, 32, 128), "Comma-separated batch sizes.")
+    data: DataConfig = field(default_factory=lambda: DataConfig(val_ratio=0.0))
+    limit: int | None = setting(1024, "Evaluation rows from the test split (None: all 50,000).", min=1)
+    warmup: int = setting(3, "Untimed batches before each cell.", min=0)
+    repeats: int = setting(1, "Timed passes per cell.", min=1)
+    train_steps: int = setting(20, "Train scenario: optimizer steps per strategy.", min=1)
+    compile: bool = setting(False, "torch.compile the torch backend.")
+    threads: int | None = setting(None, "ONNX Runtime intra-op threads.  [default: all cores]", min=1)
+    seed: int = 0
+
+
+def _strategy_cells(config: BenchConfig):
+    """(bench strategy name, pad/truncation length) pairs: fixed once per fixed length."""
+    for name in config.strategies:
+        if name not in STRATEGY_NAMES:
+            raise KitError(f"strategy {name!r}: choose from {', '.join(STRATEGY_NAMES)}")
+        for length in config.fixed_lengths if name == "fixed" else (config.max_length,):
+            yield name, length
+
+
+def _eval_rows(config: BenchConfig) -> Split:
+    splits = load_nsmc(
+        DataConfig(
+            data_dir=config.data.data_dir, val_ratio=0.0, limit=config.limit, seed=config.data.seed, url=config.data.url
+        )
+    )
+    return splits.test
+
+
+def _tokenize(tokenizer_json: Path, texts: list[str], max_length: int) -> tuple[list[np.ndarray], float]:
+    """Token ids with the fast tokenizer the server uses, and how long that took (seconds)."""
+    from kit.runtime.text_classifier import load_tokenizer_json
+
+    tokenizer = load_tokenizer_json(tokenizer_json, max_length)
+    start = time.perf_counter()
+    seqs = [np.asarray(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(texts)]
+    return seqs, time.perf_counter() - start
+
+
+def measure(
+    backend,
+    seqs: list[np.ndarray],
+    labels: np.ndarray,
+    strategy: str,
+    length: int,
+    batch_size: int,
+    warmup: int,
+    repeats: int,
+    pad_id: int,
+) -> dict:
+    """Warm-up, then timed passes; returns the measured fields of a Cell (without tokenization)."""
+    lengths = np.fromiter((min(len(s), length) for s in seqs), dtype=np.int64, count=len(seqs))
+    plan = plan_batches(lengths, batch_size, STRATEGY_NAMES[strategy], length)
+    batches = list(zip(plan.batches, plan.padded_lengths))
+
+    def padded(rows: np.ndarray, pad_to: int) -> dict[str, np.ndarray]:
+        return pad_batch([seqs[i][:length] for i in rows], int(pad_to), pad_id)
+
+    for rows, pad_to in batches[:warmup]:
+        backend.timed(padded(rows, pad_to))
+    latencies, pass_seconds, logits = [], [], None
+    for _ in range(repeats):
+        outputs = []
+        start = time.perf_counter()  # the pass includes padding: it is part of serving a batch
+        for rows, pad_to in batches:
+            out, ms = backend.timed(padded(rows, pad_to))
+            outputs.append(out)
+            latencies.append(ms)
+        pass_seconds.append(time.perf_counter() - start)
+        logits = np.concatenate(outputs)
+    logits = restore_order(logits, plan.order)
+    return {
+        "rows": len(seqs),
+        **classification_metrics(labels, logits),
+        "preds": logits.argmax(-1),
+        "latency_ms": summarize(latencies).to_dict(),
+        "pass_s": float(np.median(pass_seconds)),
+        "real_tokens": int(lengths.sum()),
+        "padding_efficiency": plan.padding_efficiency(lengths),
+        "peak_memory_mb": backend.peak_memory_mb(),
+    }
+
+
+def _ensure_export(config: BenchConfig, specs: list[BackendSpec], workdir: Path) -> Path | None:
+    """The export given (its tokenizer and source serve torch too), else one made on the fly when ort-* needs it."""
+    if config.export:
+        return Path(config.export)
+    if not any(s.name.startswith("ort") for s in specs):
+        return None
+    from kit.export.onnx import ExportConfig, export_onnx
+
+    variants = {s.precision for s in specs if s.name.startswith("ort")} - {"fp32"}
+    result = export_onnx(
+        ExportConfig(
+            model=config.model,
+            output=str(workdir / "export"),
+            no_weights=config.no_weights,
+            config_overrides=config.config_overrides,
+            max_length=max(config.max_length, *config.fixed_lengths),
+            optimize=tuple(sorted(v for v in variants if v.startswith("O"))),
+            quantize=tuple(sorted(v for v in variants if v.startswith("int8"))),
+            data_dir=config.data.data_dir,
+            seed=config.seed,
+        ),
+        progress=lambda line: None,
+    )
+    return result.path
+
+
+def _torch_model(config: BenchConfig, export_dir: Path | None, manifest: dict | None):
+    """The torch model: --model, else the export's source (same seed, so random weights match)."""
+    from transformers import set_seed
+
+    from kit.runtime.hf import load_model
+
+    model, no_weights, overrides = config.model, config.no_weights, config.config_overrides
+    if model is None and manifest is not None:
+        source = manifest["source"]
+        model, no_weights, overrides = (
+            source_model(export_dir, manifest),
+            source["no_weights"],
+            source["config_overrides"],
+        )
+    if model is None:
+        raise KitError("give --model (a model folder or hub id) or --export (an export folder)")
+    set_seed(config.seed)
+    return load_model(model, no_weights, overrides)
+
+
+def run_bench(config: BenchConfig, progress=print) -> BenchResult:
+    if config.scenario not in SCENARIOS:
+        raise KitError(f"scenario must be one of {', '.join(SCENARIOS)}")
+    if config.scenario == "train":
+        return run_train_bench(config, progress)
+    specs = [parse_backend(b) for b in config.backends]
+    rows = _eval_rows(config)
+    cells: list[Cell] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        runnable = [s for s in specs if BACKENDS[s.name].unavailable_reason(s) is None]
+        export_dir = _ensure_export(config, runnable, Path(tmp))
+        tokenizer_json = export_dir / "tokenizer.json" if export_dir else _save_tokenizer(config, Path(tmp))
+        manifest = read_manifest(export_dir) if export_dir else None
+        source = manifest["source"] if manifest else None
+        # Accuracy means nothing for an untrained architecture, given directly or through its export.
+        random_weights = config.no_weights or bool(source and source["no_weights"])
+        truncate = max(config.max_length, *config.fixed_lengths)
+        seqs, tokenize_s = _tokenize(tokenizer_json, rows.texts, truncate)
+        progress(f"{len(rows):,} evaluation rows tokenized in {tokenize_s:.2f}s")
+        torch_model, reference = None, None
+        for spec in specs:
+            reason = BACKENDS[spec.name].unavailable_reason(spec)
+            if reason is None and spec.name == "torch":
+                torch_model = torch_model or _torch_model(config, export_dir, manifest)
+                backend = BACKENDS["torch"](spec, _fresh_copy(torch_model), compile=config.compile)
+            elif reason is None:
+                backend = BACKENDS[spec.name](spec, export_dir, config.threads)
+            for strategy, length in _strategy_cells(config):
+                for batch_size in config.batch_sizes:
+                    cell = Cell("inference", spec.name, spec.precision, strategy, length, batch_size)
+                    cells.append(cell)
+                    if reason is not None:
+                        cell.status, cell.reason = "skipped", reason
+                        continue
+                    m = measure(
+                        backend,
+                        seqs,
+                        rows.labels,
+                        strategy,
+                        length,
+                        batch_size,
+                        config.warmup,
+                        config.repeats,
+                        pad_id=0,
+                    )
+                    if reference is None and spec == BackendSpec("torch", "fp32"):
+                        reference = m["preds"]
+                    if reference is not None:
+                        cell.agreement = float(np.mean(m["preds"] == reference))
+                        paired = paired_accuracy(rows.labels, reference, m["preds"], tolerance=0.0)
+                        cell.accuracy_delta, cell.accuracy_delta_ci95 = paired.difference, list(paired.ci95)
+                    seconds = m["pass_s"] + tokenize_s
+                    cell.rows, cell.accuracy, cell.f1 = m["rows"], m["accuracy"], m["f1"]
+                    cell.latency_ms, cell.padding_efficiency = m["latency_ms"], m["padding_efficiency"]
+                    cell.samples_per_s, cell.real_tokens_per_s = m["rows"] / seconds, m["real_tokens"] / seconds
+                    cell.tokenize_s, cell.peak_memory_mb = tokenize_s, m["peak_memory_mb"]
+                    progress(f"{cell.label}: {cell.samples_per_s:,.1f} samples/s, p50 {cell.latency_ms['p50']:.2f} ms")
+            if reason is not None:
+                progress(f"{spec.label}: skipped ({reason})")
+    return BenchResult(asdict(config), environment(), not random_weights, cells)
+
+
+def _fresh_copy(model):
+    import copy
+
+    return copy.deepcopy(model)  # each torch precision casts its own copy
+
+
+def _save_tokenizer(config: BenchConfig, folder: Path) -> Path:
+    from kit.runtime.hf import load_tokenizer
+
+    load_tokenizer(config.model).save_pretrained(folder / "tokenizer")
+    return folder / "tokenizer" / "tokenizer.json"
+
+
+def run_train_bench(config: BenchConfig, progress=print) -> BenchResult:
+    """Fixed optimizer steps per strategy: samples/s, real tokens/s, padding efficiency."""
+    from kit.train.finetune import FinetuneConfig, finetune
+
+    if config.model is None:
+        raise KitError("the train scenario needs --model (a model folder or hub id; --no-weights for random weights)")
+    splits = load_nsmc(
+        DataConfig(
+            data_dir=config.data.data_dir, val_ratio=0.0, limit=config.limit, seed=config.data.seed, url=config.data.url
+        )
+    )
+    precisions = {parse_backend(b).precision for b in config.backends if b.startswith("torch")} or {"fp32"}
+    cells = []
+    for precision in sorted(precisions):
+        for strategy in ("fixed", "dynamic", "bucketed"):
+            for batch_size in config.batch_sizes:
+                with tempfile.TemporaryDirectory() as tmp:
+                    result = finetune(
+                        FinetuneConfig(
+                            model=config.model,
+                            no_weights=config.no_weights,
+                            config_overrides=config.config_overrides,
+                            output_dir=tmp,
+                            strategy=strategy,
+                            max_length=config.max_length,
+                            batch_size=batch_size,
+                            max_steps=config.train_steps,
+                            precision=precision,
+                            evaluate_test=False,
+                            save_model=False,
+                            seed=config.seed,
+                            data=config.data,
+                        ),
+                        splits,
+                    )
+                t = result.train
+                cell = Cell(
+                    "train",
+                    "torch",
+                    t["precision"],
+                    strategy,
+                    config.max_length,
+                    batch_size,
+                    rows=t["samples"],
+                    samples_per_s=t["samples_per_s"],
+                    real_tokens_per_s=t["real_tokens_per_s"],
+                    padding_efficiency=t["padding_efficiency"],
+                )
+                cells.append(cell)
+                progress(
+                    f"train {cell.label}: {cell.samples_per_s:,.2f} samples/s, "
+                    f"padding efficiency {cell.padding_efficiency:.3f}"
+                )
+    return BenchResult(asdict(config), environment(), False, cells)

@@ -1,0 +1,143 @@
+"""NSMC loading: the release's two TSV files, from a local folder or downloaded once.
+
+    splits = load_nsmc(DataConfig(data_dir="../shared/data/nsmc", limit=2000))
+    splits.train.texts[0], splits.train.labels[0]
+
+The release was written by pandas, so quoted documents (623 train rows contain a
+double quote) must be read by a real CSV reader. Empty documents (5 train,
+3 test) are real rows: they are kept as "" and counted in `NsmcSplits.empty`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kit.data.cache import cache_root
+from kit.errors import DataError
+
+FILES = {"train": "ratings_train.txt", "test": "ratings_test.txt"}
+HEADER = ["id", "document", "label"]
+DEFAULT_URL = "https://raw.githubusercontent.com/e9t/nsmc/master"
+LABEL_NAMES = ("negative", "positive")
+
+
+@dataclass
+class DataConfig:
+    """Where NSMC comes from and how much of it to use."""
+
+    data_dir: str | None = None  # folder with ratings_train.txt / ratings_test.txt; None: download
+    val_ratio: float = 0.2  # share of train held out for validation (the notebooks used 0.2)
+    limit: int | None = None  # cap every split at this many rows (a seeded sample)
+    seed: int = 42
+    url: str = field(default_factory=lambda: os.environ.get("NSMC_URL", DEFAULT_URL))
+
+
+@dataclass
+class Split:
+    """One split: parallel ids, texts and 0/1 labels."""
+
+    ids: list[str]
+    texts: list[str]
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def take(self, index: np.ndarray) -> Split:
+        return Split([self.ids[i] for i in index], [self.texts[i] for i in index], self.labels[index])
+
+
+@dataclass
+class NsmcSplits:
+    train: Split
+    val: Split
+    test: Split
+    source: dict[str, str]  # release split (train/test) -> path it was read from
+    empty: dict[str, int]  # release file -> empty documents kept as ""
+
+    def describe(self) -> str:
+        sizes = ", ".join(f"{n} {len(getattr(self, n)):,}" for n in ("train", "val", "test") if len(getattr(self, n)))
+        empties = ", ".join(f"{n} {c}" for n, c in self.empty.items())
+        return f"NSMC: {sizes} rows (empty documents kept as '': {empties})"
+
+
+def read_nsmc_file(path: str | Path) -> Split:
+    """Read one release file, checking header, row shape and labels with line numbers."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    ids: list[str] = []
+    texts: list[str] = []
+    labels: list[int] = []
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.reader(f, delimiter="\t", quotechar='"', strict=True)
+            header = next(reader, None)
+            if header != HEADER:
+                raise DataError(f"{path}:1: header is {header!r}, expected {HEADER!r} (tab-separated)")
+            for row in reader:
+                line = reader.line_num
+                if len(row) != 3:
+                    raise DataError(f"{path}:{line}: expected 3 tab-separated fields, got {len(row)}")
+                if row[2] not in ("0", "1"):
+                    raise DataError(f"{path}:{line}: label {row[2]!r} is not 0 or 1")
+                ids.append(row[0])
+                texts.append(row[1])
+                labels.append(int(row[2]))
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+    except csv.Error as e:
+        raise DataError(f"{path}:{reader.line_num}: {e}") from e
+    if not texts:
+        raise DataError(f"{path}: no rows after the header")
+    return Split(ids, texts, np.asarray(labels, dtype=np.int64))
+
+
+def download_nsmc(url: str = DEFAULT_URL) -> dict[str, Path]:
+    """Fetch the two release files through `datasets`' download cache; return split -> local path."""
+    from datasets.utils.file_utils import cached_path
+
+    paths = {}
+    for split, name in FILES.items():
+        try:
+            paths[split] = Path(cached_path(f"{url}/{name}", cache_dir=str(cache_root() / "downloads")))
+        except Exception as e:  # offline mode, DNS, HTTP errors: all mean "use local files"
+            raise DataError(
+                f"could not download {url}/{name} ({type(e).__name__}); without internet, point "
+                "--data-dir (or NSMC_DATA_DIR) at a folder holding ratings_train.txt and ratings_test.txt"
+            ) from e
+    return paths
+
+
+def load_nsmc(config: DataConfig) -> NsmcSplits:
+    """Load train/test, carve a seeded validation split from train, apply `limit`."""
+    if not 0 <= config.val_ratio < 1:
+        raise DataError(f"val_ratio must be in [0, 1), got {config.val_ratio}")
+    if config.data_dir:
+        folder = Path(config.data_dir)
+        if not folder.is_dir():
+            raise DataError(f"{folder}: no such folder (expected ratings_train.txt and ratings_test.txt in it)")
+        paths = {split: folder / name for split, name in FILES.items()}
+    else:
+        paths = download_nsmc(config.url)
+    train = read_nsmc_file(paths["train"])
+    test = read_nsmc_file(paths["test"])
+    empty = {FILES["train"]: train.texts.count(""), FILES["test"]: test.texts.count("")}
+
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(len(train))
+    n_val = round(len(train) * config.val_ratio)
+    val, train = train.take(np.sort(order[:n_val])), train.take(np.sort(order[n_val:]))
+    splits = {"train": train, "val": val, "test": test}
+    if config.limit is not None:
+        if config.limit < 1:
+            raise DataError(f"limit must be a positive number of rows, got {config.limit}")
+        for name, split in splits.items():
+            if len(split) > config.limit:
+                splits[name] = split.take(np.sort(rng.choice(len(split), config.limit, replace=False)))
+    return NsmcSplits(**splits, source={split: str(path) for split, path in paths.items()}, empty=empty)

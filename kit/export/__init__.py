@@ -1,0 +1,1 @@
+"""ONNX export through Optimum, its optimized and quantized variants, and their validation."""

@@ -1,0 +1,338 @@
+"""`nsmckit export --onnx`: Optimum export, ORT optimization/quantization, validation, manifest.
+
+    from kit.export.onnx import ExportConfig, export_onnx
+    result = export_onnx(ExportConfig(model="runs/nsmc", output="exports/nsmc", optimize=("O2",), quantize=("int8",)))
+
+One export folder holds the tokenizer, the config and one ONNX file per variant
+(`model.onnx` fp32, `model_O2.onnx`, `model_int8.onnx`, ...), plus `export.json`.
+It is built in a hidden sibling folder and renamed into place only when complete,
+so an interrupted export never leaves a folder that looks valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kit.batching import predict_in_batches
+from kit.environment import cpu_flags, library_versions
+from kit.errors import KitError, ModelError, RunError
+from kit.export.validation import compare, labeled_reviews, logits_per_strategy, paired_accuracy, validation_texts
+from kit.manifest import MANIFEST, checksums
+from kit.runtime.hf import load_config, load_model, load_tokenizer, run_max_length
+from kit.settings import setting
+
+LEVELS = ("O1", "O2", "O3", "O4")
+INT8_SCHEMES = tuple(f"{base}{pc}" for base in ("u8s8", "u8s8-rr", "u8u8") for pc in ("", "-pc"))
+QUANTIZATIONS = ("int8", *(f"int8-{scheme}" for scheme in INT8_SCHEMES))
+# `int8` per instruction set. avx2: measured on the reference model (bench/results/int8-configs-avx2/);
+# the others keep Optimum's defaults for their ISA until measured on such a CPU.
+AUTO_INT8 = {"avx2": "u8s8-rr", "avx512": "u8s8", "avx512_vnni": "u8s8", "arm64": "u8s8"}
+EXACT_LEVELS = ("O1", "O2")  # graph fusions only; O3 approximates GELU, O4 computes in fp16
+
+
+@dataclass
+class ExportConfig:
+    model: str  # a `nsmckit finetune` output folder, a local model folder or a hub id
+    output: str | None = setting(None, "Export folder.  [default: exports/<model folder name>]")
+    optimize: tuple[str, ...] = setting(
+        (),
+        "ORTOptimizer level, repeatable. O1-O2: fusions (exact); O3: + approximate GELU; O4: + fp16 (GPU only).",
+        choices=LEVELS,
+        multiple=True,
+    )
+    quantize: tuple[str, ...] = setting(
+        (),
+        "Dynamic int8 quantization for CPU, repeatable: int8 picks the config measured best for this CPU's "
+        "instruction set; int8-<scheme> names one (u8s8, u8u8; -rr reduce range; -pc per channel).",
+        choices=QUANTIZATIONS,
+        multiple=True,
+    )
+    no_weights: bool = False  # architecture only, random weights (speed work)
+    config_overrides: str | None = None
+    max_length: int | None = setting(
+        None, "Truncation length at inference.  [default: the fine-tuning run's, else the model's limit]", min=2
+    )
+    opset: int | None = setting(None, "ONNX opset.  [default: Optimum's choice]")
+    data_dir: str | None = None  # NSMC folder for validation texts
+    validate_rows: int = setting(
+        256, "Reviews whose logits every variant must reproduce, per batching strategy.", min=1
+    )
+    label_rows: int = setting(
+        2000,
+        "Labeled NSMC test reviews (with --data-dir) on which approximate variants (O3, O4, int8) must keep "
+        "PyTorch fp32's accuracy; 0: judge them on agreement only.",
+        min=0,
+    )
+    accuracy_tolerance: float = setting(
+        0.005, "Largest accuracy drop an approximate variant may show on the labeled reviews (0.005 = 0.5 pt).", min=0
+    )
+    batch_size: int = 16
+    force: bool = setting(False, "Replace an existing export folder.")
+    seed: int = 0
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    manifest: dict = field(repr=False)
+
+    @property
+    def valid(self) -> bool:
+        return all(v["valid"] for v in self.manifest["variants"])
+
+
+def default_output(model: str) -> Path:
+    return Path("exports") / Path(model.rstrip("/")).name
+
+
+def cuda_available() -> bool:
+    import onnxruntime as ort
+
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+def check_request(config: ExportConfig, out: Path) -> None:
+    """Everything that can be refused before any work is done."""
+    for level in config.optimize:
+        if level not in LEVELS:
+            raise KitError(f"--optimize {level}: choose from {', '.join(LEVELS)}")
+    for q in config.quantize:
+        if q not in QUANTIZATIONS:
+            raise KitError(f"--quantize {q}: choose from {', '.join(QUANTIZATIONS)}")
+    if "O4" in config.optimize and not cuda_available():
+        raise KitError(
+            "O4 (fp16 mixed precision) needs a CUDA GPU with onnxruntime-gpu, and this machine has none; "
+            "use O1-O3 or --quantize int8 for CPU"
+        )
+    if out.exists() and not config.force:
+        raise RunError(f"{out} already exists; pass --force to replace it")
+    parent = out.parent if out.parent != Path("") else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunError(f"cannot create {parent}: {e.strerror}") from e
+    if not os.access(parent, os.W_OK):
+        raise RunError(f"cannot write to {parent}: permission denied")
+
+
+def check_classifier(model: str, no_weights: bool) -> None:
+    if no_weights:
+        return
+    architectures = load_config(model).architectures or []
+    if not any(a.endswith("ForSequenceClassification") for a in architectures):
+        raise ModelError(
+            f"{model} is not a sequence classifier (architectures: {', '.join(architectures) or 'none'}); "
+            "fine-tune it first with `nsmckit finetune`, or pass --no-weights for the architecture only"
+        )
+
+
+def cpu_isa() -> str:
+    """The instruction set int8 kernels use here: VNNI has int8 dot products; without it, U8S8 can saturate."""
+    if platform.machine().lower() in ("arm64", "aarch64"):
+        return "arm64"
+    flags = cpu_flags()
+    if "avx512_vnni" in flags:
+        return "avx512_vnni"
+    return "avx512" if "avx512f" in flags else "avx2"
+
+
+def int8_config(name: str):
+    """(isa, scheme, Optimum config) for a quantize variant: `int8` is the scheme measured best for this CPU's
+    instruction set (AUTO_INT8, bench/results/int8-configs-*), `int8-u8s8-rr-pc` names one: activations u8,
+    weights s8 or u8, `-rr` reduce_range (7-bit weights, no saturation without VNNI), `-pc` per channel."""
+    from optimum.onnxruntime.configuration import AutoQuantizationConfig
+
+    isa = cpu_isa()
+    scheme = AUTO_INT8[isa] if name == "int8" else name.removeprefix("int8-")
+    per_channel = scheme.endswith("-pc")
+    base = scheme.removesuffix("-pc")
+    reduce_range = base.endswith("-rr")
+    factories = {"u8u8": AutoQuantizationConfig.avx2, "u8s8": AutoQuantizationConfig.avx512}
+    factory = AutoQuantizationConfig.arm64 if isa == "arm64" else factories[base.removesuffix("-rr")]
+    config = factory(is_static=False, per_channel=per_channel)
+    config.reduce_range = reduce_range  # not every factory takes it as an argument
+    return isa, scheme, config
+
+
+def _build_variants(stage: Path, config: ExportConfig) -> list[dict]:
+    """Write model_<variant>.onnx files next to model.onnx; returns their descriptions."""
+    from optimum.onnxruntime import ORTOptimizer, ORTQuantizer
+    from optimum.onnxruntime.configuration import AutoOptimizationConfig
+
+    variants = [{"name": "fp32", "file": "model.onnx", "precision": "fp32", "provider": "cpu", "exact": True}]
+    work = stage / "_work"
+    for level in config.optimize:
+        optimizer = ORTOptimizer.from_pretrained(stage, file_names=["model.onnx"])
+        opt_config = AutoOptimizationConfig.with_optimization_level(level, for_gpu=level == "O4")
+        optimizer.optimize(opt_config, save_dir=work, file_suffix=level)
+        shutil.move(work / f"model_{level}.onnx", stage / f"model_{level}.onnx")
+        variants.append(
+            {
+                "name": level,
+                "file": f"model_{level}.onnx",
+                "precision": "fp16" if level == "O4" else "fp32",
+                "provider": "cuda" if level == "O4" else "cpu",
+                "exact": level in EXACT_LEVELS,
+                "optimization": opt_config.__dict__ | {"optimization_level": opt_config.optimization_level},
+            }
+        )
+    for q in config.quantize:
+        isa, scheme, q_config = int8_config(q)
+        ORTQuantizer.from_pretrained(stage, file_name="model.onnx").quantize(q_config, save_dir=work, file_suffix=q)
+        shutil.move(work / f"model_{q}.onnx", stage / f"model_{q}.onnx")
+        variants.append(
+            {
+                "name": q,
+                "file": f"model_{q}.onnx",
+                "precision": "int8",
+                "provider": "cpu",
+                "exact": False,
+                "quantization": {
+                    "scheme": "dynamic",
+                    "isa": isa,
+                    "config": scheme,
+                    "weights": "s8" if "s8" in scheme else "u8",
+                    "per_channel": q_config.per_channel,
+                    "reduce_range": q_config.reduce_range,
+                },
+            }
+        )
+    shutil.rmtree(work, ignore_errors=True)
+    return variants
+
+
+def _validate(
+    stage: Path, variants: list[dict], model, config: ExportConfig, max_length: int, pad_id: int, progress
+) -> str:
+    """Attach a VariantCheck to every variant; returns a description of the texts used."""
+    from kit.runtime.backend import BackendSpec
+    from kit.runtime.onnx_session import create_session, session_runner
+    from kit.runtime.text_classifier import load_tokenizer_json
+    from kit.runtime.torch_backend import TorchBackend
+
+    texts, described = validation_texts(config.data_dir, config.validate_rows)
+    tokenizer = load_tokenizer_json(stage / "tokenizer.json", max_length)
+
+    def encode(batch: list[str]) -> list[np.ndarray]:
+        return [np.asarray(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(batch)]
+
+    def predictions(run, seqs: list[np.ndarray]) -> np.ndarray:
+        return predict_in_batches(run, seqs, "bucketed", config.batch_size * 4, max_length, pad_id).argmax(-1)
+
+    seqs = encode(texts)
+    torch_fp32 = TorchBackend(BackendSpec("torch"), model, device="cpu").predict
+    reference = logits_per_strategy(torch_fp32, seqs, config.batch_size, max_length, pad_id)
+    labeled = labeled_reviews(config.data_dir, config.label_rows)
+    if labeled and any(not v["exact"] for v in variants):
+        progress(f"judging approximate variants on {labeled[2]}")
+        labeled_seqs = encode(labeled[0])
+        reference_preds = predictions(torch_fp32, labeled_seqs)
+        described += f"; approximate variants judged on {labeled[2]}"
+    for variant in variants:
+        run = session_runner(create_session(stage / variant["file"], variant["provider"]))
+        exact = variant.pop("exact")
+        check = compare(reference, logits_per_strategy(run, seqs, config.batch_size, max_length, pad_id), exact)
+        if labeled and not exact:
+            preds = predictions(run, labeled_seqs)
+            check.labeled = paired_accuracy(labeled[1], reference_preds, preds, config.accuracy_tolerance)
+        variant["validation"] = check.to_dict()
+        variant["valid"] = check.valid
+    return described
+
+
+def export_onnx(config: ExportConfig, progress=print) -> ExportResult:
+    """Export, optimize, validate and atomically publish; `progress` receives one line per step."""
+    from optimum.exporters.onnx import onnx_export_from_model
+    from transformers import set_seed
+
+    out = Path(config.output) if config.output else default_output(config.model)
+    check_request(config, out)
+    tokenizer = load_tokenizer(config.model)
+    check_classifier(config.model, config.no_weights)
+    set_seed(config.seed)
+    model = load_model(config.model, config.no_weights, config.config_overrides, attn="eager").eval()
+    max_length = (
+        config.max_length
+        or run_max_length(config.model)
+        or min(tokenizer.model_max_length, model.config.max_position_embeddings)
+    )
+
+    stage = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        progress(f"exporting {config.model} to ONNX (Optimum, text-classification)")
+        onnx_export_from_model(model, stage, opset=config.opset, task="text-classification", do_validation=False)
+        tokenizer.save_pretrained(stage)
+        if config.optimize or config.quantize:
+            progress(f"building variants: {', '.join(config.optimize + config.quantize)}")
+        variants = _build_variants(stage, config)
+        progress("validating every variant against PyTorch fp32 (fixed, dynamic, bucketed batches)")
+        described = _validate(stage, variants, model, config, max_length, tokenizer.pad_token_id, progress)
+        manifest = _manifest(stage, out, config, variants, described, max_length, tokenizer.pad_token_id, model)
+        (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        _publish(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return ExportResult(out, manifest)
+
+
+def _manifest(
+    stage: Path,
+    out: Path,
+    config: ExportConfig,
+    variants: list[dict],
+    described: str,
+    max_length: int,
+    pad_id: int,
+    model,
+) -> dict:
+    import onnx
+
+    run = Path(config.model) / "run.json"
+    fp32 = next(v for v in variants if v["name"] == "fp32")
+    for variant in variants:
+        variant["bytes"] = (stage / variant["file"]).stat().st_size
+    return {
+        "format": 1,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "source": {
+            "model": config.model,
+            # resolvable from anywhere: the model folder relative to the export (None for a hub id)
+            "model_dir": os.path.relpath(Path(config.model).resolve(), out.resolve())
+            if Path(config.model).is_dir()
+            else None,
+            "no_weights": config.no_weights,
+            "config_overrides": config.config_overrides,
+            "run": json.loads(run.read_text()) if run.is_file() else None,
+        },
+        "libraries": library_versions(),
+        "opset": onnx.load(stage / fp32["file"], load_external_data=False).opset_import[0].version,
+        "max_length": max_length,
+        "pad_token_id": pad_id,
+        "labels": [model.config.id2label[i] for i in range(model.config.num_labels)],
+        "inputs": ["input_ids", "attention_mask", "token_type_ids"],
+        "default_variant": "fp32",
+        "validation_texts": described,
+        "variants": variants,
+        "files": checksums(stage),
+    }
+
+
+def _publish(stage: Path, out: Path) -> None:
+    """Move the finished export into place; an old one (with --force) goes only after the new one is in."""
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        out.rename(old)
+    stage.rename(out)
+    shutil.rmtree(old, ignore_errors=True)

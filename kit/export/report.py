@@ -1,0 +1,35 @@
+"""An export's variants and their validation, for the terminal, read from export.json."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from kit.export.validation import format_points
+
+
+def export_table(manifest: dict, path: str) -> Table:
+    """Per variant: size, agreement with PyTorch fp32, accuracy on labels where judged, and whether it passed
+    (the rule each variant was held to is in the caption)."""
+    rules: dict[str, list[str]] = {}
+    for v in manifest["variants"]:
+        rules.setdefault(v["validation"]["threshold"], []).append(v["name"])
+    table = Table(
+        title=f"nsmckit export: {path}",
+        caption=f"validated on {manifest['validation_texts']}. Valid when: "
+        + "; ".join(f"{', '.join(names)}: {rule}" for rule, names in rules.items()),
+    )
+    for column in ("variant", "MB", "max |Δlogit|", "agreement", "accuracy", "Δ vs fp32 (95% CI)", "valid"):
+        table.add_column(column, justify="left" if column in ("variant", "valid") else "right")
+    for v in manifest["variants"]:
+        check = v["validation"]
+        labeled = check.get("labeled")
+        table.add_row(
+            v["name"],
+            f"{v['bytes'] / 1e6:.1f}",
+            f"{check['max_abs_diff']:.1e}",
+            f"{check['agreement']:.2%}",
+            f"{labeled['accuracy']:.4f}" if labeled else "",
+            format_points(labeled["difference"], labeled["ci95"]) if labeled else "",
+            "[green]yes[/green]" if v["valid"] else "[red]NO[/red]",
+        )
+    return table

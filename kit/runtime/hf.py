@@ -1,0 +1,132 @@
+"""Loading tokenizers and sequence classifiers from a hub id or a local folder.
+
+`no_weights=True` builds the architecture from its config with random weights:
+speed does not depend on weight values, so this is how speed work runs where the
+pretrained weights cannot be downloaded. `config_overrides` resizes it
+(e.g. ``num_hidden_layers=4,hidden_size=256``) for small from-scratch models.
+
+A hub id is first checked with one short request: without internet the hub client
+would retry for about a minute before failing, so an unreachable hub means "use the
+local cache only", and a model missing there fails at once with what to do instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from kit.errors import ModelError
+
+NUM_LABELS = 2
+HUB_PROBE_TIMEOUT_S = 3.0
+
+
+@functools.cache
+def hub_unreachable() -> str | None:
+    """Why the Hugging Face hub cannot be reached (the hub client's offline switch, or one short request
+    through the same proxies it would use), else None."""
+    import requests
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return "HF_HUB_OFFLINE is set"
+    try:
+        requests.head(constants.ENDPOINT, timeout=HUB_PROBE_TIMEOUT_S, allow_redirects=False)
+    except requests.RequestException as e:
+        return f"{constants.ENDPOINT}: {type(e).__name__}"
+    return None
+
+
+def hub_options(model: str) -> dict[str, bool]:
+    """`local_files_only` for a hub id while the hub is unreachable: the cache answers at once, retries don't."""
+    return {"local_files_only": True} if not Path(model).exists() and hub_unreachable() else {}
+
+
+def load_config(model: str, **kwargs):
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(model, **hub_options(model), **kwargs)
+    except (OSError, ValueError) as e:
+        raise ModelError(f"{model}: no model config could be loaded ({_first_line(e)}); {_hint(model)}") from e
+
+
+def load_tokenizer(model: str):
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model, **hub_options(model))
+    except (OSError, ValueError, TypeError) as e:  # TypeError: a folder with no vocab file
+        raise ModelError(f"{model}: no tokenizer could be loaded ({_first_line(e)}); {_hint(model)}") from e
+    if not tokenizer.is_fast:
+        raise ModelError(f"{model}: the kit needs a fast (tokenizers) tokenizer, got {type(tokenizer).__name__}")
+    return tokenizer
+
+
+def parse_overrides(text: str | None) -> dict[str, object]:
+    """'a=1,b=0.1,c=gelu' -> {'a': 1, 'b': 0.1, 'c': 'gelu'} (numbers parsed, the rest kept as text)."""
+    overrides: dict[str, object] = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ModelError(f"config override {item!r} is not KEY=VALUE")
+        for cast in (int, float):
+            try:
+                overrides[key] = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            overrides[key] = value
+    return overrides
+
+
+def load_model(model: str, no_weights: bool = False, config_overrides: str | None = None, attn: str = "sdpa"):
+    """A sequence classifier with NUM_LABELS outputs; random weights when `no_weights`."""
+    from transformers import AutoModelForSequenceClassification
+
+    overrides = parse_overrides(config_overrides)
+    if overrides and not no_weights:
+        raise ModelError("config overrides change the architecture, so they need --no-weights")
+    config = load_config(model, num_labels=NUM_LABELS)
+    for key, value in overrides.items():
+        if not hasattr(config, key):
+            raise ModelError(f"config override {key!r}: {type(config).__name__} has no such field")
+        setattr(config, key, value)
+    config.id2label = {0: "negative", 1: "positive"}
+    config.label2id = {v: k for k, v in config.id2label.items()}
+    try:
+        if no_weights:
+            return AutoModelForSequenceClassification.from_config(config, attn_implementation=attn)
+        return AutoModelForSequenceClassification.from_pretrained(
+            model, config=config, attn_implementation=attn, **hub_options(model)
+        )
+    except (OSError, ValueError) as e:
+        hint = (
+            " (use --no-weights for the architecture with random weights)"
+            if "weight" in str(e).lower() or isinstance(e, OSError)
+            else ""
+        )
+        raise ModelError(f"{model}: the model could not be loaded ({_first_line(e)}){hint}") from e
+
+
+def run_max_length(model: str | Path) -> int | None:
+    """The max_length a `nsmckit finetune` folder was trained with (its run.json), else None."""
+    run = Path(model) / "run.json"
+    return json.loads(run.read_text())["config"]["max_length"] if run.is_file() else None
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _hint(model: str) -> str:
+    if Path(model).exists():
+        return "check that the folder holds a Hugging Face model (config.json, tokenizer files)"
+    if hub_unreachable():
+        return (
+            f"the Hugging Face hub cannot be reached ({hub_unreachable()}) and {model} is not in the local cache; "
+            "without internet pass a local model folder (--model / NSMC_MODEL) and the data folder (NSMC_DATA_DIR)"
+        )
+    return "check the hub id, or without internet pass a local folder (--model / NSMC_MODEL)"

@@ -1,0 +1,96 @@
+"""Run an exported model with onnxruntime + tokenizers only: no torch, no transformers.
+
+This is the serving path, `predict` on an export, and the `ort` benchmark backend:
+
+    clf = OnnxClassifier("exports/nsmc")           # checks sha256 against export.json
+    probs = clf.predict_proba(["재밌어요", "별로"])
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kit.errors import ModelError
+from kit.manifest import read_manifest, verify_file
+from kit.runtime.text_classifier import TextClassifier, load_tokenizer_json
+
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
+def session_options(threads: int | None = None, spinning: bool = True):
+    """`spinning=False` makes idle intra-op threads sleep instead of busy-waiting: a server whose cores
+    also run the HTTP stack loses less to threads spinning against it."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
+def create_session(path: Path, provider: str = "cpu", threads: int | None = None, spinning: bool = True):
+    """An InferenceSession on `provider`; asking for CUDA where it is missing is an error, not a silent CPU run."""
+    import onnxruntime as ort
+
+    wanted = PROVIDERS[provider]
+    if wanted not in ort.get_available_providers():
+        raise ModelError(
+            f"onnxruntime has no {wanted} here (available: {', '.join(ort.get_available_providers())}); "
+            "install onnxruntime-gpu on a CUDA machine for --provider cuda"
+        )
+    try:
+        return ort.InferenceSession(str(path), session_options(threads, spinning), providers=[wanted])
+    except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise ModelError(f"{path}: onnxruntime cannot load it ({str(e).splitlines()[0]})") from e
+
+
+def resolve_variant(export_dir: str | Path, variant: str | None = None, allow_invalid: bool = False):
+    """(manifest, variant entry, model path, tokenizer path) after checking both files' sha256."""
+    folder = Path(export_dir)
+    manifest = read_manifest(folder)
+    variants = {v["name"]: v for v in manifest["variants"]}
+    name = variant or manifest["default_variant"]
+    if name not in variants:
+        raise ModelError(f"{folder}: no variant {name!r} (have: {', '.join(variants)})")
+    if not variants[name]["valid"] and not allow_invalid:
+        raise ModelError(f"{folder}: variant {name!r} failed validation at export time; see {folder}/export.json")
+    model = verify_file(folder, variants[name]["file"], manifest)
+    return manifest, variants[name], model, verify_file(folder, "tokenizer.json", manifest)
+
+
+def session_runner(session):
+    """`predict(batch) -> logits` for a session, feeding only the inputs the graph declares."""
+    names = [i.name for i in session.get_inputs()]
+
+    def run(batch: dict[str, np.ndarray]) -> np.ndarray:
+        return session.run(["logits"], {name: batch[name] for name in names})[0].astype(np.float32, copy=False)
+
+    return run
+
+
+class OnnxClassifier(TextClassifier):
+    """One variant of an export, ready to predict from texts or from padded batches."""
+
+    def __init__(
+        self,
+        export_dir: str | Path,
+        variant: str | None = None,
+        provider: str = "cpu",
+        threads: int | None = None,
+        allow_invalid: bool = False,
+        spinning: bool = True,
+    ):
+        self.dir = Path(export_dir)
+        self.manifest, self.variant, model_path, tokenizer_path = resolve_variant(export_dir, variant, allow_invalid)
+        self.max_length = int(self.manifest["max_length"])
+        self.labels = self.manifest["labels"]
+        self.pad_id = int(self.manifest["pad_token_id"])
+        self.session = create_session(model_path, provider, threads, spinning)
+        self.run = session_runner(self.session)
+        self.tokenizer = load_tokenizer_json(tokenizer_path, self.max_length)
+        self.description = f"onnxruntime {provider}, {self.dir} {self.variant['name']}"

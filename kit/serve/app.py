@@ -1,0 +1,265 @@
+"""`nsmckit serve EXPORT_DIR`: sentiment predictions over HTTP with dynamic batching.
+
+FastAPI on uvicorn; ONNX Runtime (CUDA when available, else CPU) and `tokenizers`
+only: importing this module pulls in neither torch nor transformers.
+
+    POST /predict  {"text": "..."} or {"texts": [...]}  -> labels, probabilities, model
+    GET  /health   200 once the model is loaded and warmed up, else 503
+    GET  /info     model, export manifest, provider, batching settings
+    GET  /metrics  Prometheus text format
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from pydantic import BaseModel, model_validator
+
+from kit.errors import KitError
+from kit.serve.config import ServeConfig
+from kit.serve.request_batcher import BatchStats, DynamicBatcher, QueueFull
+
+
+class PredictRequest(BaseModel):
+    text: str | None = None
+    texts: list[str] | None = None
+
+    @model_validator(mode="after")
+    def one_of(self):
+        if (self.text is None) == (self.texts is None):
+            raise ValueError('give exactly one of "text" or "texts"')
+        return self
+
+
+class HttpError(Exception):
+    """An error with its HTTP status; the one place that maps failures to codes is `_error_handlers`."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.headers = headers
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "nsmc_requests_total",
+            "HTTP requests by endpoint and status",
+            ["endpoint", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "nsmc_request_seconds",
+            "Request latency (/predict)",
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.batch_size = Histogram(
+            "nsmc_batch_size",
+            "Sequences per batch (split into model calls by length)",
+            registry=self.registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+        )
+        self.batch_tokens = Histogram(
+            "nsmc_batch_tokens",
+            "Padded positions per batch, summed over its calls",
+            registry=self.registry,
+            buckets=(16, 64, 256, 1024, 4096, 16384, 65536),
+        )
+        self.batch_seconds = Histogram(
+            "nsmc_batch_seconds",
+            "Time a batch spends in the model (all its calls)",
+            registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+        )
+        self.calls = Counter(
+            "nsmc_model_calls_total", "Model calls (a batch is split by length)", registry=self.registry
+        )
+        self.queue_depth = Gauge("nsmc_queue_depth", "Sequences waiting for the model", registry=self.registry)
+
+    def on_batch(self, stats: BatchStats) -> None:
+        self.batch_size.observe(stats.sequences)
+        self.batch_tokens.observe(stats.padded_tokens)
+        self.batch_seconds.observe(stats.seconds)
+        self.calls.inc(stats.calls)
+
+
+def pick_provider(requested: str) -> str:
+    import onnxruntime as ort
+
+    if requested != "auto":
+        return requested
+    return "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
+
+
+def _error_handlers(app: FastAPI, metrics: Metrics) -> None:
+    """Every failure becomes {"error": message} with its status, counted by endpoint and status."""
+
+    def reply(request: Request, status: int, message: str, headers=None) -> JSONResponse:
+        metrics.requests.labels(request.url.path, str(status)).inc()
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+    @app.exception_handler(HttpError)
+    async def http_error(request: Request, exc: HttpError):
+        return reply(request, exc.status, str(exc), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        return reply(request, 422, f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(QueueFull)
+    async def queue_full(request: Request, exc: QueueFull):
+        return reply(request, 429, f"overloaded: {exc}", {"Retry-After": "1"})
+
+
+def create_app(config: ServeConfig) -> FastAPI:
+    """The app; the model loads and warms up in the lifespan, so /health is 503 until then."""
+    from kit.runtime.onnx_session import OnnxClassifier
+    from kit.runtime.text_classifier import softmax
+
+    metrics = Metrics()
+    state: dict[str, object] = {"ready": False}
+
+    async def load() -> None:
+        provider = pick_provider(config.provider)
+        loop = asyncio.get_running_loop()
+        classifier = await loop.run_in_executor(
+            None,
+            lambda: OnnxClassifier(
+                config.export_dir, config.variant, provider, config.threads, spinning=config.spinning
+            ),
+        )
+        batcher = DynamicBatcher(classifier.run, classifier.pad_id, config.batching, metrics.on_batch)
+        batcher.start()
+        state.update(classifier=classifier, batcher=batcher, provider=provider)
+        await batcher.submit(classifier.encode(["워밍업 문장입니다", ""]))  # first call allocates; keep it off users
+        state["ready"] = True
+
+    def record_failure(task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            state["error"] = f"model failed to load: {task.exception()}"
+            logging.getLogger("uvicorn.error").error(state["error"])
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # Load in the background: the port answers at once, /health says 503 until the model is warm.
+        loading = asyncio.create_task(load())
+        loading.add_done_callback(record_failure)
+        yield
+        state["ready"] = False
+        loading.cancel()
+        await asyncio.gather(loading, return_exceptions=True)
+        if "batcher" in state:
+            await state["batcher"].stop()
+
+    app = FastAPI(title="nsmckit", lifespan=lifespan)
+    _error_handlers(app, metrics)
+    model_id = config.model_id or Path(config.export_dir).resolve().name
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > config.max_body_bytes:
+            metrics.requests.labels(request.url.path, "413").inc()
+            return JSONResponse({"error": f"body of {length} bytes exceeds {config.max_body_bytes}"}, status_code=413)
+        return await call_next(request)
+
+    @app.post("/predict")
+    async def predict(body: PredictRequest):
+        if not state["ready"]:
+            raise HttpError(503, state.get("error", "model is loading"))
+        texts = [body.text] if body.text is not None else body.texts
+        if len(texts) > config.max_texts:
+            raise HttpError(413, f"{len(texts)} texts exceed --max-texts {config.max_texts}")
+        start = time.perf_counter()
+        classifier: OnnxClassifier = state["classifier"]
+        metrics.queue_depth.set(state["batcher"].queued_sequences)
+        logits = await state["batcher"].submit(classifier.encode(texts)) if texts else np.zeros((0, 2), np.float32)
+        probs = softmax(logits)
+        metrics.latency.observe(time.perf_counter() - start)
+        metrics.requests.labels("/predict", "200").inc()
+        predictions = [
+            {
+                "label": int(p.argmax()),
+                "label_name": classifier.labels[int(p.argmax())],
+                "probabilities": [round(float(x), 6) for x in p],
+            }
+            for p in probs
+        ]
+        if body.text is not None:
+            return {"model": model_id, **predictions[0]}
+        return {"model": model_id, "predictions": predictions}
+
+    @app.get("/health")
+    async def health():
+        if not state["ready"]:
+            raise HttpError(503, state.get("error", "model is loading"))
+        metrics.requests.labels("/health", "200").inc()
+        return {"status": "ok"}
+
+    @app.get("/info")
+    async def info():
+        if not state["ready"]:
+            raise HttpError(503, state.get("error", "model is loading"))
+        classifier: OnnxClassifier = state["classifier"]
+        manifest = {k: v for k, v in classifier.manifest.items() if k != "source"}
+        return {
+            "model": model_id,
+            "variant": classifier.variant["name"],
+            "provider": state["provider"],
+            "max_length": classifier.max_length,
+            "truncation": f"texts longer than {classifier.max_length} tokens are truncated",
+            "labels": classifier.labels,
+            "batching": asdict(config.batching),
+            "onnxruntime": {"threads": config.threads, "spinning": config.spinning},
+            "max_texts": config.max_texts,
+            "max_body_bytes": config.max_body_bytes,
+            "manifest": manifest,
+        }
+
+    @app.get("/metrics")
+    async def prometheus():
+        if "batcher" in state:
+            metrics.queue_depth.set(state["batcher"].queued_sequences)
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_log: bool = True) -> None:
+    """Run uvicorn; SIGTERM/SIGINT stop accepting, finish in-flight requests, exit 0."""
+    import uvicorn
+
+    from kit.runtime.onnx_session import resolve_variant
+
+    if not Path(config.export_dir).is_dir():
+        raise KitError(f"{config.export_dir}: no such export folder")
+    resolve_variant(config.export_dir, config.variant)  # a corrupt or missing model fails here, in one line
+
+    # uvicorn stops gracefully on SIGTERM/SIGINT, then re-raises the signal; exit 0 when it does.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: sys.exit(0))
+    uvicorn.run(
+        create_app(config),
+        host=host,
+        port=port,
+        log_level=os.environ.get("NSMC_LOG_LEVEL", "info"),
+        timeout_graceful_shutdown=30,
+        access_log=access_log,
+    )

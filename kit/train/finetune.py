@@ -1,0 +1,380 @@
+"""Fine-tune a BERT-style classifier on NSMC with a chosen batching strategy.
+
+    from kit import FinetuneConfig, finetune
+    result = finetune(FinetuneConfig(model="klue/bert-base", strategy="bucketed", output_dir="runs/nsmc"))
+    result.test["accuracy"]
+
+Runs on the Hugging Face Trainer with our own batch sampler and collator (so padding
+really happens per batch), bf16/fp16 on GPUs, SDPA attention, fused AdamW on CUDA, and
+works unchanged under `torchrun` (DDP). The output folder gets the model
+(safetensors), its tokenizer, `checkpoints/` for `--resume`, and `run.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kit.batching import STRATEGIES, restore_order
+from kit.data.encoding import encode
+from kit.data.nsmc import DataConfig, NsmcSplits, load_nsmc
+from kit.environment import environment
+from kit.errors import KitError, RunError
+from kit.metrics import classification_metrics
+from kit.runtime.hf import load_model, load_tokenizer
+from kit.settings import setting
+from kit.train.curves import RUN_FILE, Curves, plot_curves
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+CHECKPOINTS = "checkpoints"
+CURVES = "curves.png"
+LOG_POINTS = 50  # training-loss points per run on the curves
+TRACKERS = {"none": None, "tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}  # name -> its package
+
+
+@dataclass
+class FinetuneConfig:
+    """Everything a fine-tuning run depends on; saved verbatim in run.json."""
+
+    model: str = "klue/bert-base"  # hub id or local folder
+    output_dir: str = setting(
+        "runs/nsmc", "Folder for the model, its tokenizer, checkpoints and run.json.", flag="--output"
+    )
+    data: DataConfig = field(default_factory=DataConfig)
+    no_weights: bool = False  # architecture from its config, random weights
+    config_overrides: str | None = None  # with no_weights, e.g. "num_hidden_layers=4,hidden_size=256"
+    strategy: str = setting(
+        "bucketed",
+        "fixed: pad to --max-length; dynamic: pad per random batch; bucketed: batches of similar length.",
+        choices=STRATEGIES,
+    )
+    max_length: int = setting(128, "Truncate to (and for fixed, pad to) this many tokens.", min=2)
+    batch_size: int = setting(32, "Training batch size per device.", min=1)
+    eval_batch_size: int = setting(64, "Evaluation batch size per device.", min=1)
+    learning_rate: float = setting(5e-5, "Peak learning rate (AdamW, linear decay).", flag="--lr", min=0)
+    epochs: float = setting(3.0, "Training epochs.", min=0)
+    max_steps: int = setting(-1, "Stop after this many optimizer steps (overrides --epochs if > 0).")
+    weight_decay: float = setting(0.01, "AdamW weight decay.", min=0)
+    label_smoothing: float = setting(
+        0.0,
+        "Spread this share of each target over all labels: curbs over-confidence on noisy labels (losses include it).",
+        min=0,
+        max=1,
+        max_open=True,
+    )
+    warmup_ratio: float = setting(0.1, "Share of steps for linear warm-up.", min=0, max=1)
+    seed: int = 42
+    precision: str = setting(
+        "auto",
+        "auto: bf16 (else fp16) on a GPU, fp32 on CPU. bf16 is fast only on CPUs with AVX-512 BF16/AMX.",
+        choices=PRECISIONS,
+    )
+    eval_steps: int | None = setting(None, "Evaluate and checkpoint every N steps (default: every epoch).", min=1)
+    early_stopping: int = setting(
+        0, "Stop after N evaluations without a better validation accuracy (0: off). The best checkpoint is kept.", min=0
+    )
+    pad_to_multiple_of: int | None = setting(
+        None, "Round dynamic/bucketed pad lengths up to a multiple (8 helps GPU tensor cores).", min=1
+    )
+    resume: bool = setting(False, "Continue an interrupted run from its last checkpoint in --output.")
+    overwrite: bool = setting(False, "Replace an existing run in --output.")
+    report_to: tuple[str, ...] = setting(
+        (),
+        "Log to an experiment tracker through Trainer's integration, repeatable (TensorBoard logs go to "
+        "<output>/tensorboard). Each needs its package: pip install 'nsmckit[tensorboard]'.",
+        choices=tuple(TRACKERS),
+        multiple=True,
+    )
+    evaluate_test: bool = setting(True, "Evaluate the best model on the test split.", flag="--test/--no-test")
+    save_model: bool = True
+
+
+@dataclass
+class FinetuneResult:
+    """What run.json holds."""
+
+    config: dict
+    environment: dict
+    data: dict
+    epochs: list[dict]
+    train: dict
+    test: dict
+    output_dir: str
+    log_history: list[dict] = field(default_factory=list)  # Trainer's logs (losses, evaluations): the curves
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def resolve_precision(precision: str) -> str:
+    import torch
+
+    if precision not in PRECISIONS:
+        raise KitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        if not torch.cuda.is_available():
+            return "fp32"
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if precision == "fp16" and not torch.cuda.is_available():
+        raise KitError("fp16 mixed precision needs a CUDA GPU; on CPU use --precision bf16 or fp32")
+    return precision
+
+
+def check_trackers(report_to: tuple[str, ...]) -> list[str]:
+    """The trackers to report to, after checking each one's package is installed (before any work)."""
+    import importlib.util
+
+    trackers = [t for t in report_to if t != "none"]
+    for tracker in trackers:
+        if tracker not in TRACKERS:
+            raise KitError(f"--report-to {tracker}: choose from {', '.join(TRACKERS)}")
+        if importlib.util.find_spec(TRACKERS[tracker]) is None:
+            raise KitError(
+                f"--report-to {tracker} needs the {TRACKERS[tracker]} package: pip install 'nsmckit[{tracker}]'"
+            )
+    return trackers
+
+
+def check_output_dir(config: FinetuneConfig) -> Path:
+    """Refuse to clobber earlier work; `resume` needs a checkpoint to resume from."""
+    out = Path(config.output_dir)
+    if config.resume:
+        if not _last_checkpoint(out):
+            raise RunError(f"{out / CHECKPOINTS}: no checkpoint to resume from (run without --resume to start)")
+        return out
+    if out.exists() and any(out.iterdir()) and not config.overwrite:
+        raise RunError(f"{out} already holds a run; pass --resume to continue it or --overwrite to replace it")
+    return out
+
+
+def _last_checkpoint(out: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    folder = out / CHECKPOINTS
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
+
+def _make_trainer_class():
+    """Trainer that builds its loaders from the kit's batching (imported lazily: torch is heavy)."""
+    from torch.utils.data import DataLoader
+    from transformers import Trainer
+
+    from kit.train.batches import PaddingMeter, StrategyBatchSampler
+
+    class StrategyTrainer(Trainer):
+        def __init__(self, *args, strategy: str, meter: PaddingMeter, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.strategy = strategy
+            self.meter = meter
+
+        def training_step(self, model, inputs, *args, **kwargs):
+            self.meter.add(inputs)
+            return super().training_step(model, inputs, *args, **kwargs)
+
+        def _loader(self, dataset, batch_size: int, shuffle: bool, collator) -> DataLoader:
+            sampler = StrategyBatchSampler(dataset.encoded.lengths, batch_size, self.strategy, shuffle, self.args.seed)
+            loader = DataLoader(
+                dataset,
+                batch_sampler=sampler,
+                collate_fn=collator,
+                num_workers=self.args.dataloader_num_workers,
+                pin_memory=self.args.dataloader_pin_memory,
+            )
+            return self.accelerator.prepare(loader)
+
+        def get_train_dataloader(self) -> DataLoader:
+            return self._loader(self.train_dataset, self._train_batch_size, True, self.data_collator)
+
+        def get_eval_dataloader(self, eval_dataset=None) -> DataLoader:
+            dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
+            return self._loader(dataset, self.args.eval_batch_size, False, self.data_collator)
+
+        def get_test_dataloader(self, test_dataset) -> DataLoader:
+            return self.get_eval_dataloader(test_dataset)
+
+        def predict_in_order(self, dataset) -> tuple[np.ndarray, dict[str, float]]:
+            """Logits in the dataset's own row order (bucketed evaluation runs length-sorted)."""
+            output = self.predict(dataset)
+            sampler = StrategyBatchSampler(dataset.encoded.lengths, self.args.eval_batch_size, self.strategy, False)
+            order = np.concatenate(sampler.batches())
+            return restore_order(output.predictions, order), output.metrics
+
+    return StrategyTrainer
+
+
+def _evaluate_last_step():
+    """With eval steps, Trainer saves the last step without evaluating it, so the best-checkpoint choice
+    would skip the fully decayed model whenever the step count is not a multiple; evaluate it too."""
+    from transformers import TrainerCallback
+
+    class EvaluateLastStep(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if args.eval_strategy == "steps" and state.global_step >= state.max_steps:
+                control.should_evaluate = True
+            return control
+
+    return EvaluateLastStep()
+
+
+def _training_arguments(config: FinetuneConfig, out: Path, precision: str, evaluate: bool, trackers: list[str]):
+    import torch
+    from transformers import TrainingArguments
+
+    per = "steps" if config.eval_steps else "epoch"
+    return TrainingArguments(
+        output_dir=str(out / CHECKPOINTS),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        weight_decay=config.weight_decay,
+        label_smoothing_factor=config.label_smoothing,
+        warmup_ratio=config.warmup_ratio,
+        seed=config.seed,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        use_cpu=not torch.cuda.is_available(),
+        optim="adamw_torch_fused" if torch.cuda.is_available() else "adamw_torch",
+        eval_strategy=per if evaluate else "no",
+        save_strategy=per if config.save_model else "no",
+        eval_steps=config.eval_steps,
+        save_steps=config.eval_steps,
+        save_total_limit=2,
+        load_best_model_at_end=evaluate and config.save_model,
+        metric_for_best_model="accuracy",
+        greater_is_better=True,
+        logging_steps=1 / LOG_POINTS,  # a ratio of the run: about LOG_POINTS training-loss points, however long
+        report_to=trackers or "none",
+        logging_dir=str(out / "tensorboard"),
+        ddp_find_unused_parameters=False,
+        dataloader_num_workers=0,  # rows are pre-tokenized: collation is cheap, workers cost more than they save
+    )
+
+
+def _epoch_metrics(log_history: list[dict]) -> list[dict]:
+    return [
+        {
+            "epoch": round(e["epoch"], 3),
+            "step": e["step"],
+            "val_loss": e["eval_loss"],
+            "val_accuracy": e["eval_accuracy"],
+            "val_f1": e["eval_f1"],
+        }
+        for e in log_history
+        if "eval_accuracy" in e
+    ]
+
+
+def _all_reduce(values: list[float]) -> list[float]:
+    """Sum counters over DDP ranks (each rank only saw its own batches)."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return values
+    tensor = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(tensor)
+    return tensor.tolist()
+
+
+def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> FinetuneResult:
+    """Train, evaluate per epoch on validation, evaluate the best model on test, save."""
+    from transformers import EarlyStoppingCallback, set_seed
+
+    from kit.train.batches import PaddingCollator, PaddingMeter, TokenDataset
+
+    if config.strategy not in STRATEGIES:
+        raise KitError(f"strategy must be one of {', '.join(STRATEGIES)}, got {config.strategy!r}")
+    trackers = check_trackers(config.report_to)
+    out = check_output_dir(config)
+    precision = resolve_precision(config.precision)
+    tokenizer = load_tokenizer(config.model)  # before the data: an unreachable hub should fail in seconds
+    splits = splits or load_nsmc(config.data)
+    set_seed(config.seed)
+    model = load_model(config.model, config.no_weights, config.config_overrides)
+    if config.max_length > model.config.max_position_embeddings:
+        raise KitError(
+            f"max_length {config.max_length} exceeds the model's {model.config.max_position_embeddings} positions"
+        )
+
+    datasets = {
+        name: TokenDataset(encode(tokenizer, split.texts, config.max_length, progress=True), split.labels)
+        for name, split in (("train", splits.train), ("val", splits.val), ("test", splits.test))
+    }
+    meter = PaddingMeter()
+    evaluate = len(datasets["val"]) > 0
+    callbacks = [_evaluate_last_step()]
+    if config.early_stopping:
+        callbacks.append(EarlyStoppingCallback(config.early_stopping))
+    trainer = _make_trainer_class()(
+        model=model,
+        args=_training_arguments(config, out, precision, evaluate, trackers),
+        train_dataset=datasets["train"],
+        eval_dataset=datasets["val"] if evaluate else None,
+        processing_class=tokenizer,
+        compute_metrics=lambda p: classification_metrics(p.label_ids, p.predictions),
+        callbacks=callbacks,
+        data_collator=PaddingCollator(
+            config.strategy, config.max_length, tokenizer.pad_token_id, config.pad_to_multiple_of
+        ),
+        strategy=config.strategy,
+        meter=meter,
+    )
+
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=_last_checkpoint(out) if config.resume else None)
+    wall = time.perf_counter() - start
+    eval_s = sum(e.get("eval_runtime", 0.0) for e in trainer.state.log_history if "eval_accuracy" in e)
+    samples, real, computed = _all_reduce([meter.samples, int(meter.real_tokens), meter.computed_tokens])
+    train_s = max(wall - eval_s, 1e-9)
+    train = {
+        "wall_s": wall,
+        "eval_s": eval_s,
+        "steps": trainer.state.global_step,
+        "samples": int(samples),
+        "samples_per_s": samples / train_s,
+        "real_tokens_per_s": real / train_s,
+        "padding_efficiency": real / computed if computed else 1.0,
+        "precision": precision,
+        "final_loss": next((e["train_loss"] for e in reversed(trainer.state.log_history) if "train_loss" in e), None),
+        "resumed": config.resume,
+    }
+
+    test: dict[str, float] = {}
+    if config.evaluate_test:
+        logits, metrics = trainer.predict_in_order(datasets["test"])
+        test = {
+            **classification_metrics(splits.test.labels, logits),
+            "loss": metrics["test_loss"],
+            "rows": len(splits.test),
+        }
+
+    result = FinetuneResult(
+        config=asdict(config),
+        environment=environment(),
+        data={
+            "train": len(splits.train),
+            "val": len(splits.val),
+            "test": len(splits.test),
+            "empty_documents": splits.empty,
+            "source": splits.source,
+        },
+        epochs=_epoch_metrics(trainer.state.log_history),
+        train=train,
+        test=test,
+        output_dir=str(out),
+        log_history=trainer.state.log_history,
+    )
+    if trainer.is_world_process_zero():
+        if config.save_model:
+            trainer.save_model(str(out))  # best model when load_best_model_at_end
+            tokenizer.save_pretrained(str(out))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / RUN_FILE).write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        plot_curves({out.name: Curves.of(result.log_history)}, out / CURVES)
+    return result
