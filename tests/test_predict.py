@@ -124,11 +124,12 @@ def test_torch_model_folder_gets_the_inputs_training_gets(tiny_model_dir, tmp_pa
         ('{"document": "좋다"}\n{"document": \n', ["--format", "jsonl"], ":2: not valid JSON"),
         ('{"document": "좋다"}\n{"text": "별로"}\n', ["--format", "jsonl"], ":2: field 'document' is missing"),
         ("", ["--format", "lines"], "no rows to score (the file is empty)"),
+        ("", [], "no rows to score (the file is empty)"),  # a .txt, sniffed for NSMC's header
         ("id\tdocument\n1\t좋다\t0\n", ["--format", "tsv"], ":2: expected 2 fields, got 3"),
     ],
 )
 def test_bad_input_fails_in_one_line_and_leaves_no_output(tiny_export, tmp_path, content, flags, message):
-    source = tmp_path / "input.dat"
+    source = tmp_path / ("input.dat" if flags else "input.txt")
     source.write_bytes(content if isinstance(content, bytes) else content.encode())
     out = tmp_path / "out" / "scored.parquet"
     out.parent.mkdir()

@@ -51,7 +51,7 @@ class BenchConfig:
     )
     backends: tuple[str, ...] = setting(
         ("torch:fp32", "ort-cpu:fp32"),
-        "Comma-separated BACKEND:PRECISION. torch:fp32|bf16|fp16, ort-cpu:fp32|O1-O3|int8, "
+        "Comma-separated BACKEND:PRECISION. torch:fp32|bf16|fp16, ort-cpu:fp32|O1-O3|int8[-scheme], "
         "ort-cuda:fp32|O1-O4. Unavailable ones are reported as skipped.",
     )
     strategies: tuple[str, ...] = setting(
@@ -63,7 +63,7 @@ class BenchConfig:
     max_length: int = setting(128, "Truncation for dynamic/sorted (and for fixed shorter than it).", min=2)
     batch_sizes: tuple[int, ...] = setting((1, 8, 32, 128), "Comma-separated batch sizes.")
     data: DataConfig = field(default_factory=lambda: DataConfig(val_ratio=0.0))
-    limit: int | None = setting(1024, "Evaluation rows from the test split (None: all 50,000).", min=1)
+    limit: int | None = setting(1024, "Evaluation rows from the test split (--all-rows: all 50,000).", min=1)
     warmup: int = setting(3, "Untimed batches before each cell.", min=0)
     repeats: int = setting(1, "Timed passes per cell.", min=1)
     train_steps: int = setting(20, "Train scenario: optimizer steps per strategy.", min=1)

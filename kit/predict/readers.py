@@ -86,7 +86,7 @@ class Reader:
             if fmt == "sniff":
                 header = stream.readline()
                 fmt = _sniff(header, self.spec.column)
-                stream = itertools.chain([header], stream)
+                stream = itertools.chain([header] if header else [], stream)
             yield from _TEXT_READERS[fmt](stream, self.spec, size)
 
     def resolved_format(self) -> str:
@@ -110,7 +110,7 @@ class _Utf8Lines:
     def __enter__(self):
         return self
 
-    def readline(self, size: int = -1) -> str:
+    def readline(self) -> str:
         data = self.raw.readline()
         if data:
             self.line += 1
