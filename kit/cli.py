@@ -398,9 +398,10 @@ def compare_runs(folders, output):
     names = [os.path.basename(os.path.normpath(f)) or f for f in folders]
     if len(set(names)) < len(names):
         names = list(folders)
+    records = {name: read_run(folder) for name, folder in zip(names, folders)}
     console = Console()
-    console.print(runs_table({name: read_run(folder) for name, folder in zip(names, folders)}))
-    plot_curves({name: Curves.of_run(folder) for name, folder in zip(names, folders)}, output)
+    console.print(runs_table(records))
+    plot_curves({name: Curves.of_record(run) for name, run in records.items()}, output)
     console.print(f"curves written to {output}")
 
 

@@ -52,7 +52,7 @@ def _columns(result: BenchResult) -> list[tuple[str, callable]]:
     train = all(c.scenario == "train" for c in result.cells)
     columns = [
         ("backend", lambda c: f"{c.backend}:{c.precision}"),
-        ("strategy", lambda c: c.strategy + (f"-{c.max_length}" if c.strategy == "fixed" else "")),
+        ("strategy", lambda c: c.strategy_label),
         ("batch", lambda c: str(c.batch_size)),
         ("samples/s", lambda c: _fmt(c.samples_per_s, ",.1f")),
         ("real tokens/s", lambda c: _fmt(c.real_tokens_per_s, ",.0f")),
@@ -126,7 +126,7 @@ def plot(result: BenchResult, folder: Path) -> list[Path]:
     if not ok:
         return []
     backends = sorted({f"{c.backend}:{c.precision}" for c in ok})
-    strategies = list(dict.fromkeys(c.strategy + (f"-{c.max_length}" if c.strategy == "fixed" else "") for c in ok))
+    strategies = list(dict.fromkeys(c.strategy_label for c in ok))
     batch_sizes = sorted({c.batch_size for c in ok})
 
     def cell(backend, strategy, batch):
@@ -134,9 +134,7 @@ def plot(result: BenchResult, folder: Path) -> list[Path]:
             (
                 c
                 for c in ok
-                if f"{c.backend}:{c.precision}" == backend
-                and c.batch_size == batch
-                and c.strategy + (f"-{c.max_length}" if c.strategy == "fixed" else "") == strategy
+                if f"{c.backend}:{c.precision}" == backend and c.batch_size == batch and c.strategy_label == strategy
             ),
             None,
         )

@@ -35,9 +35,13 @@ class Cell:
     errors: dict[str, int] | None = None  # loadtest: failed requests by status
 
     @property
+    def strategy_label(self) -> str:
+        """`fixed-128` (fixed pads to its length), else the strategy's name."""
+        return f"{self.strategy}-{self.max_length}" if self.strategy == "fixed" else self.strategy
+
+    @property
     def label(self) -> str:
-        fixed = f"-{self.max_length}" if self.strategy == "fixed" else ""
-        return f"{self.backend}:{self.precision} {self.strategy}{fixed} b{self.batch_size}"
+        return f"{self.backend}:{self.precision} {self.strategy_label} b{self.batch_size}"
 
 
 @dataclass

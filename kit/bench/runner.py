@@ -12,6 +12,7 @@ a fixed number of optimizer steps per strategy through `kit.train.finetune`.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,7 +23,7 @@ import numpy as np
 from kit.batching import pad_batch, plan_batches, restore_order
 from kit.bench.results import BenchResult, Cell
 from kit.bench.stats import summarize
-from kit.data.nsmc import DataConfig, Split, load_nsmc
+from kit.data.nsmc import DataConfig, NsmcSplits, load_nsmc
 from kit.environment import environment
 from kit.errors import KitError
 from kit.export.validation import paired_accuracy
@@ -81,22 +82,18 @@ def _strategy_cells(config: BenchConfig):
             yield name, length
 
 
-def _eval_rows(config: BenchConfig) -> Split:
-    splits = load_nsmc(
-        DataConfig(
-            data_dir=config.data.data_dir, val_ratio=0.0, limit=config.limit, seed=config.data.seed, url=config.data.url
-        )
-    )
-    return splits.test
+def _bench_data(config: BenchConfig) -> NsmcSplits:
+    """NSMC without a validation split, every split capped at `limit`."""
+    return load_nsmc(dataclasses.replace(config.data, val_ratio=0.0, limit=config.limit))
 
 
 def _tokenize(tokenizer_json: Path, texts: list[str], max_length: int) -> tuple[list[np.ndarray], float]:
     """Token ids with the fast tokenizer the server uses, and how long that took (seconds)."""
-    from kit.runtime.text_classifier import load_tokenizer_json
+    from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
 
     tokenizer = load_tokenizer_json(tokenizer_json, max_length)
     start = time.perf_counter()
-    seqs = [np.asarray(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(texts)]
+    seqs = encode_ids(tokenizer, texts)
     return seqs, time.perf_counter() - start
 
 
@@ -196,10 +193,11 @@ def run_bench(config: BenchConfig, progress=print) -> BenchResult:
     if config.scenario == "train":
         return run_train_bench(config, progress)
     specs = [parse_backend(b) for b in config.backends]
-    rows = _eval_rows(config)
+    rows = _bench_data(config).test
     cells: list[Cell] = []
     with tempfile.TemporaryDirectory() as tmp:
-        runnable = [s for s in specs if BACKENDS[s.name].unavailable_reason(s) is None]
+        reasons = {spec: BACKENDS[spec.name].unavailable_reason(spec) for spec in specs}
+        runnable = [s for s in specs if reasons[s] is None]
         export_dir = _ensure_export(config, runnable, Path(tmp))
         tokenizer_json = export_dir / "tokenizer.json" if export_dir else _save_tokenizer(config, Path(tmp))
         manifest = read_manifest(export_dir) if export_dir else None
@@ -211,7 +209,7 @@ def run_bench(config: BenchConfig, progress=print) -> BenchResult:
         progress(f"{len(rows):,} evaluation rows tokenized in {tokenize_s:.2f}s")
         torch_model, reference = None, None
         for spec in specs:
-            reason = BACKENDS[spec.name].unavailable_reason(spec)
+            reason = reasons[spec]
             if reason is None and spec.name == "torch":
                 torch_model = torch_model or _torch_model(config, export_dir, manifest)
                 backend = BACKENDS["torch"](spec, _fresh_copy(torch_model), compile=config.compile)
@@ -271,11 +269,7 @@ def run_train_bench(config: BenchConfig, progress=print) -> BenchResult:
 
     if config.model is None:
         raise KitError("the train scenario needs --model (a model folder or hub id; --no-weights for random weights)")
-    splits = load_nsmc(
-        DataConfig(
-            data_dir=config.data.data_dir, val_ratio=0.0, limit=config.limit, seed=config.data.seed, url=config.data.url
-        )
-    )
+    splits = _bench_data(config)
     precisions = {parse_backend(b).precision for b in config.backends if b.startswith("torch")} or {"fp32"}
     cells = []
     for precision in sorted(precisions):

@@ -28,6 +28,7 @@ from kit.errors import KitError, ModelError, RunError
 from kit.export.validation import compare, labeled_reviews, logits_per_strategy, paired_accuracy, validation_texts
 from kit.manifest import MANIFEST, checksums
 from kit.runtime.hf import load_config, load_model, load_tokenizer, run_max_length
+from kit.runtime.onnx_session import cuda_available
 from kit.settings import setting
 
 LEVELS = ("O1", "O2", "O3", "O4")
@@ -92,12 +93,6 @@ class ExportResult:
 
 def default_output(model: str) -> Path:
     return Path("exports") / Path(model.rstrip("/")).name
-
-
-def cuda_available() -> bool:
-    import onnxruntime as ort
-
-    return "CUDAExecutionProvider" in ort.get_available_providers()
 
 
 def check_request(config: ExportConfig, out: Path) -> None:
@@ -216,25 +211,22 @@ def _validate(
     """Attach a VariantCheck to every variant; returns a description of the texts used."""
     from kit.runtime.backend import BackendSpec
     from kit.runtime.onnx_session import create_session, session_runner
-    from kit.runtime.text_classifier import load_tokenizer_json
+    from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
     from kit.runtime.torch_backend import TorchBackend
 
     texts, described = validation_texts(config.data_dir, config.validate_rows)
     tokenizer = load_tokenizer_json(stage / "tokenizer.json", max_length)
 
-    def encode(batch: list[str]) -> list[np.ndarray]:
-        return [np.asarray(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(batch)]
-
     def predictions(run, seqs: list[np.ndarray]) -> np.ndarray:
         return predict_in_batches(run, seqs, "bucketed", config.batch_size * 4, max_length, pad_id).argmax(-1)
 
-    seqs = encode(texts)
+    seqs = encode_ids(tokenizer, texts)
     torch_fp32 = TorchBackend(BackendSpec("torch"), model, device="cpu").predict
     reference = logits_per_strategy(torch_fp32, seqs, config.batch_size, max_length, pad_id)
     labeled = labeled_reviews(config.data_dir, config.label_rows)
     if labeled and any(not v["exact"] for v in variants):
         progress(f"judging approximate variants on {labeled[2]}")
-        labeled_seqs = encode(labeled[0])
+        labeled_seqs = encode_ids(tokenizer, labeled[0])
         reference_preds = predictions(torch_fp32, labeled_seqs)
         described += f"; approximate variants judged on {labeled[2]}"
     for variant in variants:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from kit.errors import KitError
 from kit.predict.readers import Reader
-from kit.predict.scoring import PredictConfig, prediction_columns, resolve_provider
+from kit.predict.scoring import PredictConfig, prediction_columns
+from kit.runtime.onnx_session import resolve_provider
 
 
 class _Scorer:

@@ -20,6 +20,7 @@ import numpy as np
 from kit.errors import KitError
 from kit.predict.readers import FORMATS, Reader, open_reader
 from kit.predict.writers import check_output, open_writer
+from kit.runtime.onnx_session import resolve_provider
 from kit.runtime.text_classifier import TextClassifier, load_classifier, softmax
 from kit.settings import setting
 
@@ -74,16 +75,6 @@ class PredictResult:
     @property
     def rows_per_s(self) -> float:
         return self.rows / self.seconds if self.seconds else float("nan")
-
-
-def resolve_provider(provider: str) -> str:
-    if provider != "auto":
-        return provider
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        return "cpu"
-    return "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
 
 
 def prediction_columns(classifier: TextClassifier, texts: list[str], batch_size: int) -> dict[str, list]:

@@ -19,6 +19,22 @@ from kit.runtime.text_classifier import TextClassifier, load_tokenizer_json
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
+def cuda_available() -> bool:
+    """Whether onnxruntime here can run on a GPU (onnxruntime-gpu installed and a CUDA device seen)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return False
+    return PROVIDERS["cuda"] in ort.get_available_providers()
+
+
+def resolve_provider(requested: str) -> str:
+    """`auto`: CUDA where onnxruntime sees a GPU, else CPU; an explicit `cpu`/`cuda` stands."""
+    if requested != "auto":
+        return requested
+    return "cuda" if cuda_available() else "cpu"
+
+
 def session_options(threads: int | None = None, spinning: bool = True):
     """`spinning=False` makes idle intra-op threads sleep instead of busy-waiting: a server whose cores
     also run the HTTP stack loses less to threads spinning against it."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
 
 import numpy as np
 
 from kit.runtime.backend import Backend, BackendSpec
+from kit.runtime.onnx_session import OnnxClassifier, cuda_available
 
 
 class OrtBackend(Backend):
@@ -15,8 +17,6 @@ class OrtBackend(Backend):
     copies do not dominate small batches."""
 
     def __init__(self, spec: BackendSpec, export_dir: Path, threads: int | None = None):
-        from kit.runtime.onnx_session import OnnxClassifier
-
         self.spec = spec
         self.provider = "cuda" if spec.name == "ort-cuda" else "cpu"
         self.classifier = OnnxClassifier(export_dir, spec.precision, self.provider, threads)
@@ -25,11 +25,9 @@ class OrtBackend(Backend):
 
     @staticmethod
     def unavailable_reason(spec: BackendSpec) -> str | None:
-        try:
-            import onnxruntime as ort
-        except ImportError:
+        if importlib.util.find_spec("onnxruntime") is None:
             return "onnxruntime is not installed"
-        if spec.name == "ort-cuda" and "CUDAExecutionProvider" not in ort.get_available_providers():
+        if spec.name == "ort-cuda" and not cuda_available():
             return "no CUDAExecutionProvider (needs onnxruntime-gpu and a CUDA GPU)"
         if spec.name == "ort-cpu" and spec.precision == "O4":
             return "O4 is an fp16 GPU export; use it with ort-cuda"

@@ -36,6 +36,11 @@ def load_tokenizer_json(path: Path, max_length: int):
     return tokenizer
 
 
+def encode_ids(tokenizer, texts: list[str]) -> list[np.ndarray]:
+    """Unpadded int64 token ids per text, truncated as `tokenizer` is set to (`load_tokenizer_json`)."""
+    return [np.asarray(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(texts)]
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return shifted / shifted.sum(axis=-1, keepdims=True)
@@ -52,7 +57,7 @@ class TextClassifier:
     description: str  # what runs, for logs and results: "onnxruntime cpu, exports/nsmc int8"
 
     def encode(self, texts: list[str]) -> list[np.ndarray]:
-        return [np.asarray(e.ids, dtype=np.int64) for e in self.tokenizer.encode_batch(texts)]
+        return encode_ids(self.tokenizer, texts)
 
     def predict_logits(self, texts: list[str], batch_size: int = 32, strategy: str = "bucketed") -> np.ndarray:
         return predict_in_batches(self.run, self.encode(texts), strategy, batch_size, self.max_length, self.pad_id)

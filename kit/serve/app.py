@@ -98,14 +98,6 @@ class Metrics:
         self.calls.inc(stats.calls)
 
 
-def pick_provider(requested: str) -> str:
-    import onnxruntime as ort
-
-    if requested != "auto":
-        return requested
-    return "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
-
-
 def _error_handlers(app: FastAPI, metrics: Metrics) -> None:
     """Every failure becomes {"error": message} with its status, counted by endpoint and status."""
 
@@ -130,14 +122,14 @@ def _error_handlers(app: FastAPI, metrics: Metrics) -> None:
 
 def create_app(config: ServeConfig) -> FastAPI:
     """The app; the model loads and warms up in the lifespan, so /health is 503 until then."""
-    from kit.runtime.onnx_session import OnnxClassifier
+    from kit.runtime.onnx_session import OnnxClassifier, resolve_provider
     from kit.runtime.text_classifier import softmax
 
     metrics = Metrics()
     state: dict[str, object] = {"ready": False}
 
     async def load() -> None:
-        provider = pick_provider(config.provider)
+        provider = resolve_provider(config.provider)
         loop = asyncio.get_running_loop()
         classifier = await loop.run_in_executor(
             None,

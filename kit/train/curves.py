@@ -39,8 +39,13 @@ class Curves:
         return curves
 
     @classmethod
+    def of_record(cls, run: dict) -> Curves:
+        """From a run.json's contents (a run written before curves were kept has no log history)."""
+        return cls.of(run.get("log_history", []))
+
+    @classmethod
     def of_run(cls, folder: str | Path) -> Curves:
-        return cls.of(read_run(folder).get("log_history", []))
+        return cls.of_record(read_run(folder))
 
 
 def read_run(folder: str | Path) -> dict:
