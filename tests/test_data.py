@@ -12,6 +12,7 @@ import pytest
 
 from kit.data.nsmc import DataConfig, download_nsmc, load_nsmc, read_nsmc_file
 from kit.errors import DataError
+from tests.synthetic import corpus
 
 
 def test_reads_release_format_with_quotes_and_empty_rows(nsmc_dir):
@@ -120,3 +121,39 @@ def test_real_nsmc_klue_token_statistics(real_nsmc_dir, klue_dir):
     clipped = np.minimum(lengths, 128)
     fixed = plan_batches(clipped, 32, "fixed", 128).padding_efficiency(clipped)
     assert fixed == pytest.approx(0.174, abs=0.005)
+
+
+
+def _encode_in_rounds(barrier, model_dir: str, rounds: int, results) -> None:
+    from kit.data.encoding import encode
+    from kit.runtime.hf import load_tokenizer
+
+    tokenizer = load_tokenizer(model_dir)
+    for r in range(rounds):
+        texts = [f"{r} {text}" for text in corpus()]  # a new cache entry each round
+        barrier.wait()  # every process writes the same entry at the same moment, as DDP ranks do
+        try:
+            results.put((r, encode(tokenizer, texts, 64).ids.tobytes()))
+        except Exception as error:  # reported, so the test fails with the reason instead of waiting
+            results.put((r, repr(error)))
+
+
+def test_processes_writing_one_cache_entry_at_once_all_succeed(tiny_model_dir):
+    import multiprocessing
+
+    processes, rounds = 4, 8
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(processes), ctx.Queue()
+    args = (barrier, str(tiny_model_dir), rounds, results)
+    workers = [ctx.Process(target=_encode_in_rounds, args=args) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    outcomes: dict[int, set] = {}
+    for _ in range(processes * rounds):
+        r, outcome = results.get(timeout=120)
+        outcomes.setdefault(r, set()).add(outcome)
+    for worker in workers:
+        worker.join()
+    errors = [o for found in outcomes.values() for o in found if isinstance(o, str)]
+    assert errors == []
+    assert all(len(found) == 1 for found in outcomes.values())  # every process read the same ids

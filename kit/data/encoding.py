@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +71,9 @@ def encode(tokenizer, texts: list[str], max_length: int, progress: bool = False)
     encoded = Encoded(ids, offsets)
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    # One temporary file per process: DDP ranks (or two runs) may write the same entry at once,
+    # and the last rename wins with identical content. Atomic: no half-written entry is ever read.
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
     np.savez(tmp, ids=encoded.ids, offsets=encoded.offsets)
-    tmp.replace(path)  # atomic: an interrupted write never leaves a half cache entry
+    tmp.replace(path)
     return encoded
