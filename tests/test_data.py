@@ -123,7 +123,6 @@ def test_real_nsmc_klue_token_statistics(real_nsmc_dir, klue_dir):
     assert fixed == pytest.approx(0.174, abs=0.005)
 
 
-
 def _encode_in_rounds(barrier, model_dir: str, rounds: int, results) -> None:
     from kit.data.encoding import encode
     from kit.runtime.hf import load_tokenizer
