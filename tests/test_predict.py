@@ -136,6 +136,7 @@ def test_bad_input_fails_in_one_line_and_leaves_no_output(tiny_export, tmp_path,
     result = run_predict(str(tiny_export.path), "--input", str(source), "--output", str(out), *flags)
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
+    assert "scoring" not in result.output  # no progress bar drawn for a run that never started
     assert list(out.parent.iterdir()) == []
 
 

@@ -103,7 +103,8 @@ def score_texts(model: str, texts: list[str], variant: str | None = None, provid
 def _progress(config: PredictConfig, total: int | None):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="rows", unit_scale=True, desc="scoring", disable=not config.progress)
+    # Drawn after the first second: an input that fails on its first rows prints only its error.
+    return tqdm(total=total, unit="rows", unit_scale=True, desc="scoring", disable=not config.progress, delay=1.0)
 
 
 def score_file(config: PredictConfig) -> PredictResult:
