@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,6 +117,18 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "kit.cli", "finetune", *args]
 
 
+def _saved_checkpoints(out: Path) -> list[Path]:
+    """Checkpoints whose trainer_state.json (Trainer writes it last) is complete."""
+    saved = []
+    for state in (out / "checkpoints").glob("checkpoint-*/trainer_state.json"):
+        try:
+            json.loads(state.read_text())
+        except ValueError:
+            continue
+        saved.append(state.parent)
+    return saved
+
+
 def test_interrupted_run_resumes_to_the_same_end(tiny_model_dir, learn_dir, tmp_path):
     out = tmp_path / "run"
     args = run_args(
@@ -125,18 +139,23 @@ def test_interrupted_run_resumes_to_the_same_end(tiny_model_dir, learn_dir, tmp_
     )
     proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while not list((out / "checkpoints").glob("checkpoint-*/trainer_state.json")) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(0.5)  # let the checkpoint finish writing (the kill below must not race a half-written one)
-    proc.send_signal(signal.SIGKILL)
+    while not _saved_checkpoints(out) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)  # at any point: maybe in the middle of saving the next checkpoint
     proc.wait()
     assert not (out / "run.json").exists(), "the run finished before it could be interrupted"
+    # And for certain: a newest checkpoint cut off before its trainer_state.json was written.
+    newest = max(_saved_checkpoints(out), key=lambda p: int(p.name.split("-")[1]))
+    cut_off = newest.with_name(f"checkpoint-{int(newest.name.split('-')[1]) + 20}")
+    shutil.copytree(newest, cut_off, dirs_exist_ok=True)
+    (cut_off / "trainer_state.json").unlink()
 
     refused = subprocess.run(_cli(*args), capture_output=True, text=True)
     assert refused.returncode == 1 and "--resume" in refused.stderr
 
     resumed = subprocess.run(_cli(*args, "--resume"), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"{cut_off.name} was cut off while saving" in resumed.stderr
     run = json.loads((out / "run.json").read_text())
     assert run["train"]["steps"] == 400 and run["train"]["resumed"]
     # The curves of a resumed run start at its first step, not at the resume point.

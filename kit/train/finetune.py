@@ -27,6 +27,7 @@ from kit.errors import KitError, RunError
 from kit.metrics import classification_metrics
 from kit.runtime.hf import load_model, load_tokenizer
 from kit.settings import setting
+from kit.train.checkpoints import last_complete_checkpoint
 from kit.train.curves import RUN_FILE, Curves, plot_curves
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -152,10 +153,8 @@ def check_output_dir(config: FinetuneConfig) -> Path:
 
 
 def _last_checkpoint(out: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    folder = out / CHECKPOINTS
-    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    checkpoint = last_complete_checkpoint(out / CHECKPOINTS)
+    return str(checkpoint) if checkpoint else None
 
 
 def _make_trainer_class():
