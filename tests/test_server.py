@@ -235,7 +235,9 @@ def test_sigterm_finishes_in_flight_requests(tiny_export):
 
     thread = threading.Thread(target=slow_request)
     thread.start()
-    time.sleep(0.5)  # the request is now waiting in the batcher
+    deadline = time.monotonic() + 30
+    while "nsmc_queue_depth 1.0" not in httpx.get(f"{url}/metrics").text and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the request waits in the batcher
     proc.send_signal(signal.SIGTERM)
     thread.join(timeout=30)
     assert proc.wait(timeout=30) == 0
