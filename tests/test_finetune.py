@@ -9,8 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,9 +19,10 @@ from kit.data.encoding import encode
 from kit.data.nsmc import DataConfig, load_nsmc
 from kit.runtime.hf import load_model, load_tokenizer
 from kit.train.batches import PaddingCollator, StrategyBatchSampler, TokenDataset
+from kit.train.checkpoints import checkpoints, is_complete, step
 from kit.train.curves import Curves
 from kit.train.finetune import FinetuneConfig, finetune
-from tests.helpers import run_args
+from tests.helpers import run_args, wait_until
 from tests.synthetic import write_nsmc
 
 
@@ -117,18 +116,6 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "kit.cli", "finetune", *args]
 
 
-def _saved_checkpoints(out: Path) -> list[Path]:
-    """Checkpoints whose trainer_state.json (Trainer writes it last) is complete."""
-    saved = []
-    for state in (out / "checkpoints").glob("checkpoint-*/trainer_state.json"):
-        try:
-            json.loads(state.read_text())
-        except ValueError:
-            continue
-        saved.append(state.parent)
-    return saved
-
-
 def test_interrupted_run_resumes_to_the_same_end(tiny_model_dir, learn_dir, tmp_path):
     out = tmp_path / "run"
     args = run_args(
@@ -138,15 +125,13 @@ def test_interrupted_run_resumes_to_the_same_end(tiny_model_dir, learn_dir, tmp_
         "--max-length 64 --max-steps 400 --eval-steps 20 --lr 1e-3 --limit 2000 --no-test",
     )
     proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not _saved_checkpoints(out) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: any(map(is_complete, checkpoints(out / "checkpoints"))), 120, "a saved checkpoint")
     proc.send_signal(signal.SIGKILL)  # at any point: maybe in the middle of saving the next checkpoint
     proc.wait()
     assert not (out / "run.json").exists(), "the run finished before it could be interrupted"
     # And for certain: a newest checkpoint cut off before its trainer_state.json was written.
-    newest = max(_saved_checkpoints(out), key=lambda p: int(p.name.split("-")[1]))
-    cut_off = newest.with_name(f"checkpoint-{int(newest.name.split('-')[1]) + 20}")
+    newest = next(c for c in checkpoints(out / "checkpoints") if is_complete(c))
+    cut_off = newest.with_name(f"checkpoint-{step(newest) + 20}")
     shutil.copytree(newest, cut_off, dirs_exist_ok=True)
     (cut_off / "trainer_state.json").unlink()
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from kit.runtime.onnx_session import OnnxClassifier
+from tests.helpers import wait_until
 
 TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", "", "😂 CG는 awesome한데 story가 boring", "감동 " * 300]
 
@@ -235,9 +236,7 @@ def test_sigterm_finishes_in_flight_requests(tiny_export):
 
     thread = threading.Thread(target=slow_request)
     thread.start()
-    deadline = time.monotonic() + 30
-    while "nsmc_queue_depth 1.0" not in httpx.get(f"{url}/metrics").text and time.monotonic() < deadline:
-        time.sleep(0.02)  # until the request waits in the batcher
+    wait_until(lambda: "nsmc_queue_depth 1.0" in httpx.get(f"{url}/metrics").text, 30, "request in the batcher")
     proc.send_signal(signal.SIGTERM)
     thread.join(timeout=30)
     assert proc.wait(timeout=30) == 0
@@ -277,9 +276,7 @@ def test_health_is_503_until_the_model_is_warm(tiny_export, monkeypatch):
         assert first.status_code == 503
         assert httpx.post(f"{url}/predict", json={"text": "좋다"}).status_code == 503
         release.set()
-        deadline = time.monotonic() + 30
-        while httpx.get(f"{url}/health").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: httpx.get(f"{url}/health").status_code == 200, 30, "healthy server")
         assert httpx.post(f"{url}/predict", json={"text": "좋다"}).status_code == 200
     finally:
         release.set()

@@ -19,13 +19,22 @@ PREFIX = "checkpoint-"
 log = logging.getLogger(__name__)
 
 
-def _step(folder: Path) -> int:
-    return int(folder.name.removeprefix(PREFIX))
+def step(checkpoint: Path) -> int:
+    return int(checkpoint.name.removeprefix(PREFIX))
 
 
-def _complete(folder: Path) -> bool:
+def checkpoints(folder: Path) -> list[Path]:
+    """Every checkpoint folder Trainer made in `folder`, complete or not, newest first."""
+    if not folder.is_dir():
+        return []
+    made = [p for p in folder.glob(f"{PREFIX}*") if p.is_dir() and p.name.removeprefix(PREFIX).isdigit()]
+    return sorted(made, key=step, reverse=True)
+
+
+def is_complete(checkpoint: Path) -> bool:
+    """Saved to the end: its trainer_state.json, written last, is there and reads back."""
     try:
-        json.loads((folder / STATE_FILE).read_text())
+        json.loads((checkpoint / STATE_FILE).read_text())
     except (OSError, ValueError):
         return False
     return True
@@ -33,11 +42,8 @@ def _complete(folder: Path) -> bool:
 
 def last_complete_checkpoint(folder: Path) -> Path | None:
     """The newest checkpoint in `folder` that was saved to the end; newer, cut-off ones are removed."""
-    if not folder.is_dir():
-        return None
-    saved = [p for p in folder.glob(f"{PREFIX}*") if p.is_dir() and p.name.removeprefix(PREFIX).isdigit()]
-    for checkpoint in sorted(saved, key=_step, reverse=True):
-        if _complete(checkpoint):
+    for checkpoint in checkpoints(folder):
+        if is_complete(checkpoint):
             return checkpoint
         log.warning("%s was cut off while saving (no %s); removing it", checkpoint, STATE_FILE)
         shutil.rmtree(checkpoint, ignore_errors=True)  # every DDP rank may do this at once

@@ -140,21 +140,17 @@ def check_trackers(report_to: tuple[str, ...]) -> list[str]:
     return trackers
 
 
-def check_output_dir(config: FinetuneConfig) -> Path:
-    """Refuse to clobber earlier work; `resume` needs a checkpoint to resume from."""
+def check_output_dir(config: FinetuneConfig) -> tuple[Path, str | None]:
+    """The output folder and, with `resume`, the checkpoint to continue from; refuse to clobber earlier work."""
     out = Path(config.output_dir)
     if config.resume:
-        if not _last_checkpoint(out):
+        checkpoint = last_complete_checkpoint(out / CHECKPOINTS)
+        if checkpoint is None:
             raise RunError(f"{out / CHECKPOINTS}: no checkpoint to resume from (run without --resume to start)")
-        return out
+        return out, str(checkpoint)
     if out.exists() and any(out.iterdir()) and not config.overwrite:
         raise RunError(f"{out} already holds a run; pass --resume to continue it or --overwrite to replace it")
-    return out
-
-
-def _last_checkpoint(out: Path) -> str | None:
-    checkpoint = last_complete_checkpoint(out / CHECKPOINTS)
-    return str(checkpoint) if checkpoint else None
+    return out, None
 
 
 def _make_trainer_class():
@@ -290,7 +286,7 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
     if config.strategy not in STRATEGIES:
         raise KitError(f"strategy must be one of {', '.join(STRATEGIES)}, got {config.strategy!r}")
     trackers = check_trackers(config.report_to)
-    out = check_output_dir(config)
+    out, resume_from = check_output_dir(config)
     precision = resolve_precision(config.precision)
     tokenizer = load_tokenizer(config.model)  # before the data: an unreachable hub should fail in seconds
     splits = splits or load_nsmc(config.data)
@@ -326,7 +322,7 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
     )
 
     start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=_last_checkpoint(out) if config.resume else None)
+    trainer.train(resume_from_checkpoint=resume_from)
     wall = time.perf_counter() - start
     eval_s = sum(e.get("eval_runtime", 0.0) for e in trainer.state.log_history if "eval_accuracy" in e)
     samples, real, computed = _all_reduce([meter.samples, int(meter.real_tokens), meter.computed_tokens])
