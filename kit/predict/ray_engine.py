@@ -40,14 +40,12 @@ class _Scorer:
         return pa.table({**columns, **prediction_columns(self.classifier, texts, self.batch_size)})
 
 
-def _dataset(reader: Reader, column: str):
+def _dataset(path: str, fmt: str):
     """Ray's own reader for the format; CSV/TSV columns stay text, as the local engine reads them."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import ray.data
 
-    path = str(Path(reader.spec.path).resolve())
-    fmt = reader.resolved_format()
     if fmt == "parquet":
         return ray.data.read_parquet(path, file_extensions=None)
     if fmt == "jsonl":
@@ -95,14 +93,16 @@ def scored_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[
     context.enable_progress_bars = False  # the driver shows one progress bar for the whole run
     provider = "cuda" if config.gpus_per_actor > 0 else resolve_provider(config.provider)
     threads = config.threads or max(1, int(config.cpus_per_actor))
-    scored = _dataset(reader, config.column).map_batches(
+    fmt = reader.resolved_format()  # sniffs a .txt's first line: once
+    lines = fmt == "lines"
+    scored = _dataset(str(Path(reader.spec.path).resolve()), fmt).map_batches(
         _Scorer,
         fn_constructor_kwargs={
             "model": str(Path(config.model).resolve()),
             "variant": config.variant,
             "provider": provider,
             "threads": threads,
-            "column": "text" if reader.resolved_format() == "lines" else config.column,
+            "column": "text" if lines else config.column,
             "batch_size": config.batch_size,
         },
         batch_size=config.chunk_rows,
@@ -111,7 +111,6 @@ def scored_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[
         num_cpus=config.cpus_per_actor,
         num_gpus=config.gpus_per_actor or None,
     )
-    lines = reader.resolved_format() == "lines"
 
     def chunks():
         line = 1
