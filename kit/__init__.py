@@ -22,6 +22,10 @@ _EXPORTS = {
     "ExportConfig": "kit.export.onnx",
     "export_onnx": "kit.export.onnx",
     "OnnxClassifier": "kit.runtime.onnx_session",
+    "load_classifier": "kit.runtime.classifiers",
+    "PredictConfig": "kit.predict.config",
+    "score_file": "kit.predict.scoring",
+    "score_texts": "kit.predict.scoring",
     "BenchConfig": "kit.bench.runner",
     "run_bench": "kit.bench.runner",
 }

@@ -2,8 +2,14 @@
 
 Each command parses options into a config, calls one library function and prints the
 result. Options come from the config dataclasses' own fields (`config_options`), so a
-default and its help live in one place. Library errors (`KitError`) become one-line
-messages with exit code 1.
+default and its help live in one place. Failures a user can act on (the kit's own errors,
+I/O, undecodable text, a missing extra) become one line, `Error: ...`, and exit code 1;
+`--debug` (or NSMCKIT_DEBUG=1) shows the traceback instead.
+
+Settings have one precedence: an option given on the command line, then what the artifact
+records (an export's source model, whether a folder holds trained weights), then defaults
+from the environment (NSMC_MODEL, NSMC_NO_WEIGHTS). Where an environment default is
+overruled, one line says so.
 """
 
 from __future__ import annotations
@@ -11,33 +17,71 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import sys
 import types
 import typing
+from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from kit.bench.runner import BenchConfig
-from kit.errors import KitError
+from kit.errors import KitError, describe_failure
 from kit.export.onnx import ExportConfig
-from kit.predict.scoring import PredictConfig
-from kit.serve.config import BatcherConfig, ServeConfig
+from kit.predict.config import PredictConfig
+from kit.serve.config import BatcherConfig, ConnectionConfig, ServeConfig
 from kit.serve.loadtest import LoadtestConfig
+from kit.settings import check_value
 from kit.train.finetune import FinetuneConfig
 
 DEFAULT_MODEL = "klue/bert-base"
+PIPED_WIDTH = 200  # rich tables written to a pipe or file: wide enough that no column is cut
 
 
-def kit_errors(command):
-    """Turn the kit's own errors into `Error: <message>` and exit code 1, no traceback."""
+class KitGroup(click.Group):
+    """The CLI boundary: every command runs inside it, so a failure is one line and exit code 1."""
 
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
+    def invoke(self, ctx: click.Context):
         try:
-            return command(*args, **kwargs)
-        except KitError as e:
-            raise click.ClickException(str(e)) from e
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as e:
+            if ctx.params.get("debug"):
+                raise
+            message = describe_failure(e) or (
+                f"unexpected {type(e).__name__}: {_first_line(e)} (rerun with --debug for the traceback)"
+            )
+            raise click.ClickException(message) from e
 
-    return wrapper
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def make_console(stderr: bool = False):
+    """A rich console; piped or redirected output gets PIPED_WIDTH columns instead of rich's 80."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else PIPED_WIDTH)
+
+
+def from_environment(ctx: click.Context, name: str) -> bool:
+    """Whether an option's value is a default from its environment variable, not given on the command line."""
+    return ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT
+
+
+def weights_precedence(ctx: click.Context, model: str | None, no_weights: bool, note) -> bool:
+    """NSMC_NO_WEIGHTS is a default: a model folder that holds trained weights keeps them (said in one line).
+    An explicit --no-weights on such a folder is refused by the library."""
+    from kit.runtime.hf import weights_file
+
+    if no_weights and model and from_environment(ctx, "no_weights") and weights_file(model):
+        note(f"NSMC_NO_WEIGHTS ignored: {model} holds trained weights ({weights_file(model).name}), which are used")
+        return False
+    return no_weights
 
 
 def apply(options: list):
@@ -45,14 +89,19 @@ def apply(options: list):
     return lambda command: functools.reduce(lambda f, option: option(f), reversed(options), command)
 
 
-def comma_list(cast):
-    """Click callback for "a,b,c" -> tuple of `cast` values."""
+def comma_list(cast, meta):
+    """Click callback for "a,b,c" -> tuple of `cast` values, each within the field's range and choices."""
 
     def parse(ctx, param, value: str):
         try:
-            return tuple(cast(v.strip()) for v in value.split(",") if v.strip())
+            values = tuple(cast(v.strip()) for v in value.split(",") if v.strip())
         except ValueError as e:
             raise click.BadParameter(f"expected comma-separated {cast.__name__} values, got {value!r}") from e
+        try:
+            check_value(meta, "", values)
+        except KitError as e:
+            raise click.BadParameter(str(e).strip()) from e
+        return values
 
     return parse
 
@@ -76,7 +125,7 @@ def field_option(field: dataclasses.Field, hint, envvar_prefix: str | None = Non
         kwargs.update(multiple=True, type=click.Choice(meta["choices"]))
     elif typing.get_origin(base) is tuple:
         cast = typing.get_args(base)[0]
-        kwargs.update(default=",".join(map(str, default)), callback=comma_list(cast))
+        kwargs.update(default=",".join(map(str, default)), callback=comma_list(cast, meta))
     elif meta.get("choices"):
         kwargs["type"] = click.Choice(meta["choices"])
     elif base is int:
@@ -162,16 +211,25 @@ def data_config(data_dir, val_ratio, limit, seed):
 
 def progress_printer():
     """A console and a `progress(line)` callback that prints dimmed status lines to it."""
-    from rich.console import Console
-
-    console = Console()
+    console = make_console()
     return console, lambda line: console.print(f"[dim]{line}[/dim]")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+def note(line: str) -> None:
+    """One line on stderr about a setting that was overruled (see the precedence above)."""
+    click.echo(f"Note: {line}", err=True)
+
+
+@click.group(cls=KitGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(package_name="nsmckit")
-def main():
-    """nsmckit: fine-tune, export, benchmark and serve BERT sentiment models on NSMC."""
+@click.option(
+    "--debug", is_flag=True, envvar="NSMCKIT_DEBUG", show_envvar=True, help="Show the traceback of a failure."
+)
+def main(debug):
+    """nsmckit: fine-tune, export, benchmark and serve BERT sentiment models on NSMC.
+
+    Settings: an option on the command line wins, then what the artifact records (an export's source
+    model, a folder's trained weights), then environment defaults (NSMC_MODEL, NSMC_NO_WEIGHTS)."""
 
 
 @main.command()
@@ -187,7 +245,6 @@ def main():
     help="Pad length(s) for the fixed strategy; the largest also truncates. Repeatable.",
 )
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Write a token-length histogram (PNG).")
-@kit_errors
 def data(model, data_dir, limit, seed, batch_size, max_lengths, plot):
     """Token-length statistics of the release's train and test files, and the padding
     efficiency (real tokens / computed positions) of each batching strategy."""
@@ -239,22 +296,21 @@ def data(model, data_dir, limit, seed, batch_size, max_lengths, plot):
     "report_to",
     "evaluate_test",
 )
-@kit_errors
-def finetune(data_dir, val_ratio, limit, seed, **settings):
+@click.pass_context
+def finetune(ctx, data_dir, val_ratio, limit, seed, **settings):
     """Fine-tune a sequence classifier on NSMC and report accuracy, F1, time and padding efficiency.
 
     Runs unchanged under `torchrun --nproc_per_node N` for data-parallel training.
     """
-    from rich.console import Console
-
     from kit.train.finetune import CURVES
     from kit.train.finetune import finetune as run_finetune
     from kit.train.report import finetune_table
 
+    settings["no_weights"] = weights_precedence(ctx, settings["model"], settings["no_weights"], note)
     config = FinetuneConfig(data=data_config(data_dir, val_ratio, limit, seed), seed=seed, **settings)
     result = run_finetune(config)
     if int(os.environ.get("RANK", "0")) == 0:
-        Console().print(finetune_table(result.to_dict()))
+        make_console().print(finetune_table(result.to_dict()))
         click.echo(f"training curves: {os.path.join(result.output_dir, CURVES)}")
 
 
@@ -266,8 +322,8 @@ def finetune(data_dir, val_ratio, limit, seed, **settings):
 @config_options(ExportConfig, "max_length", "opset")
 @data_dir_option("NSMC folder: validate on its test reviews (else on the sample shipped with the kit).")
 @config_options(ExportConfig, "validate_rows", "label_rows", "accuracy_tolerance", "force")
-@kit_errors
-def export(onnx, **settings):
+@click.pass_context
+def export(ctx, onnx, **settings):
     """Export MODEL (a finetune output folder, local folder or hub id) to ONNX, optimize it,
     and prove every variant agrees with PyTorch on real text. Exits 1 if any variant fails."""
     from kit.export.onnx import export_onnx
@@ -275,6 +331,7 @@ def export(onnx, **settings):
 
     if not onnx:
         raise click.UsageError("choose the export format: --onnx")
+    settings["no_weights"] = weights_precedence(ctx, settings["model"], settings["no_weights"], note)
     console, progress = progress_printer()
     result = export_onnx(ExportConfig(**settings), progress=progress)
     console.print(export_table(result.manifest, str(result.path)))
@@ -284,8 +341,6 @@ def export(onnx, **settings):
 
 
 def write_results(console, result, output) -> None:
-    from pathlib import Path
-
     from kit.bench.report import write_outputs
 
     for path in write_outputs(result, Path(output)):
@@ -303,57 +358,78 @@ def write_results(console, result, output) -> None:
 @click.option(
     "--output",
     type=click.Path(file_okay=False),
-    default="bench/results/latest",
-    help="Folder for results.json/.csv/.md and plots.",
+    default="runs/bench",
+    help="Folder for results.json/.csv/.md and plots (written after every cell).",
 )
 @click.pass_context
-@kit_errors
 def bench(ctx, data_dir, all_rows, output, **settings):
     """Accuracy, latency percentiles and throughput for fixed / dynamic / sorted batches across
-    PyTorch and ONNX Runtime. `nsmckit bench compare A.json B.json` prints ratios of two runs."""
+    PyTorch and ONNX Runtime. `nsmckit bench compare A.json B.json` prints ratios of two runs.
+
+    With --export, the torch backends run the model the export was made from, unless --model names
+    another (NSMC_MODEL does not: the export's record wins over an environment default)."""
     if ctx.invoked_subcommand is not None:
         return
-    from kit.bench.report import rich_table
+    from kit.bench.report import rich_table, write_records
     from kit.bench.runner import run_bench
     from kit.data.nsmc import DataConfig
 
     if settings["export"] and not os.path.isdir(settings["export"]):
         raise click.BadParameter(f"{settings['export']}: no such export folder", param_hint="--export")
+    if settings["export"]:
+        export_precedence(ctx, settings)
+    settings["no_weights"] = weights_precedence(ctx, settings["model"], settings["no_weights"], note)
     if all_rows:
         settings["limit"] = None
     console, progress = progress_printer()
-    result = run_bench(BenchConfig(data=DataConfig(data_dir=data_dir, val_ratio=0.0), **settings), progress)
+    config = BenchConfig(data=DataConfig(data_dir=data_dir, val_ratio=0.0), **settings)
+    result = run_bench(config, progress, on_cell=lambda partial: write_records(partial, Path(output)))
     console.print(rich_table(result))
     write_results(console, result, output)
+
+
+def export_precedence(ctx: click.Context, settings: dict) -> None:
+    """Bench on an export: its recorded source (model, weights or not) wins over NSMC_MODEL and NSMC_NO_WEIGHTS;
+    an explicit --model still wins, and either way a model other than the source is said in one line."""
+    from kit.manifest import read_manifest
+
+    recorded = read_manifest(Path(settings["export"]))["source"]
+    source = recorded["model"]
+    source_dir = (Path(settings["export"]) / recorded["model_dir"]).resolve() if recorded.get("model_dir") else None
+    model = settings["model"]
+    differs = model is not None and model != source and Path(model).resolve() != source_dir
+    if from_environment(ctx, "model"):
+        if differs:
+            note(f"NSMC_MODEL ignored: {settings['export']} was made from {source}, which the torch backends run")
+        settings["model"] = None
+    elif differs:
+        note(f"--model {model}: the torch backends run it, not {source} that {settings['export']} was made from")
+    if settings["model"] is None and from_environment(ctx, "no_weights"):
+        settings["no_weights"] = False  # the export records whether its source had weights
 
 
 @bench.command()
 @click.argument("a", type=click.Path(dir_okay=False, exists=True))
 @click.argument("b", type=click.Path(dir_okay=False, exists=True))
-@kit_errors
 def compare(a, b):
     """Throughput and p50 latency ratios (B/A) for the cells two results.json files share."""
-    from rich.console import Console
-
     from kit.bench.report import compare_table, load
 
-    Console().print(compare_table(load(a), load(b), a, b))
+    make_console().print(compare_table(load(a), load(b), a, b))
 
 
 @main.command()
 @click.argument("model", type=click.Path(file_okay=False))
 @click.argument("texts", nargs=-1)
-@config_options(PredictConfig, "input", "output", "column", "format", "variant", "provider", "threads")
+@config_options(PredictConfig, "input", "output", "overwrite", "column", "format", "variant", "provider", "threads")
 @config_options(PredictConfig, "batch_size", "chunk_rows", "engine", "ray_address", "actors")
 @config_options(PredictConfig, "cpus_per_actor", "gpus_per_actor")
-@kit_errors
 def predict(model, texts, **settings):
     """Score TEXTS, or a file (--input), with MODEL: an export folder (ONNX Runtime, no torch) or a
     `nsmckit finetune` output folder (PyTorch).
 
     Texts print as a table; a file is scored in chunks, in length-sorted batches, and written in input
     order with its own columns plus pred_label, pred_label_name and prob_<label>."""
-    from rich.console import Console
     from rich.table import Table
 
     from kit.predict.scoring import score_file, score_texts
@@ -364,11 +440,11 @@ def predict(model, texts, **settings):
         table = Table("text", "label", "probability")
         for text, p in zip(texts, score_texts(model, list(texts), settings["variant"], settings["provider"])):
             table.add_row(text, p.label_name, f"{max(p.probabilities):.4f}")
-        Console().print(table)
+        make_console().print(table)
         return
     result = score_file(PredictConfig(model=model, **settings))
     if result.output:
-        Console(stderr=True).print(
+        make_console(stderr=True).print(
             f"{result.rows:,} rows scored in {result.seconds:.1f}s ({result.rows_per_s:,.0f} rows/s, "
             f"{result.model}) -> {result.output}"
         )
@@ -385,13 +461,10 @@ def runs():
 @runs.command(name="compare")
 @click.argument("folders", nargs=-1, required=True, type=click.Path(file_okay=False))
 @click.option(
-    "--output", type=click.Path(dir_okay=False), default="runs-compare.png", help="Overlaid training curves (PNG)."
+    "--output", type=click.Path(dir_okay=False), default="runs/compare.png", help="Overlaid training curves (PNG)."
 )
-@kit_errors
 def compare_runs(folders, output):
     """Figures of two or more run folders side by side, and their training curves overlaid."""
-    from rich.console import Console
-
     from kit.train.curves import Curves, plot_curves, read_run
     from kit.train.report import runs_table
 
@@ -399,8 +472,9 @@ def compare_runs(folders, output):
     if len(set(names)) < len(names):
         names = list(folders)
     records = {name: read_run(folder) for name, folder in zip(names, folders)}
-    console = Console()
+    console = make_console()
     console.print(runs_table(records))
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
     plot_curves({name: Curves.of_record(run) for name, run in records.items()}, output)
     console.print(f"curves written to {output}")
 
@@ -419,18 +493,21 @@ def compare_runs(folders, output):
     help="Log every request (uvicorn access log).",
 )
 @config_options(ServeConfig, "max_texts", "max_body_bytes", envvar_prefix=SERVE_ENV)
-@kit_errors
+@config_options(ConnectionConfig, *(f.name for f in dataclasses.fields(ConnectionConfig)), envvar_prefix=SERVE_ENV)
 def serve(export_dir, host, port, access_log, **settings):
     """Serve EXPORT_DIR (from `nsmckit export --onnx`) over HTTP with dynamic batching.
 
-    Endpoints: POST /predict, GET /health, GET /info, GET /metrics (Prometheus)."""
+    Endpoints: POST /predict, GET /health, GET /info, GET /metrics (Prometheus). Bounded: the body (bytes
+    counted as they arrive), texts per request and characters per text, the queue (429), the time a client
+    may take to send a request, and open connections."""
     from kit.serve.app import serve as run_server
 
-    batcher_fields = {f.name for f in dataclasses.fields(BatcherConfig)}
-    batching = BatcherConfig(**{k: settings.pop(k) for k in batcher_fields})
-    run_server(
-        ServeConfig(export_dir=export_dir, batching=batching, **settings), host=host, port=port, access_log=access_log
-    )
+    def take(config_cls):
+        return config_cls(**{f.name: settings.pop(f.name) for f in dataclasses.fields(config_cls)})
+
+    batching, connections = take(BatcherConfig), take(ConnectionConfig)
+    config = ServeConfig(export_dir=export_dir, batching=batching, connections=connections, **settings)
+    run_server(config, host=host, port=port, access_log=access_log)
 
 
 @main.command()
@@ -445,10 +522,9 @@ def serve(export_dir, host, port, access_log, **settings):
 @data_dir_option("NSMC folder for the default texts.")
 @config_options(LoadtestConfig, "allow_remote")
 @click.option("--output", type=click.Path(file_okay=False), default=None, help="Write results.json/.csv/.md here.")
-@kit_errors
 def loadtest(url, texts_file, data_dir, output, **settings):
     """Load-test a running `nsmckit serve` at URL: throughput, latency percentiles and errors per concurrency."""
-    from kit.bench.report import rich_table
+    from kit.bench.report import rich_table, write_records
     from kit.serve.loadtest import read_texts, run_loadtest
 
     if texts_file:
@@ -458,7 +534,8 @@ def loadtest(url, texts_file, data_dir, output, **settings):
 
         texts = tuple(load_nsmc(DataConfig(data_dir=data_dir, val_ratio=0.0)).test.texts)
     console, progress = progress_printer()
-    result = run_loadtest(LoadtestConfig(url=url, texts=texts, **settings), progress=progress)
+    on_cell = (lambda partial: write_records(partial, Path(output))) if output else None
+    result = run_loadtest(LoadtestConfig(url=url, texts=texts, **settings), progress, on_cell)
     console.print(rich_table(result))
     if output:
         write_results(console, result, output)

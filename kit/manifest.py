@@ -33,7 +33,48 @@ def checksums(folder: Path) -> dict[str, str]:
 
 
 def read_manifest(folder: Path) -> dict:
-    return read_record(Path(folder) / MANIFEST, ModelError, "export the model with `nsmckit export --onnx` first")
+    """export.json, checked field by field: a hand-edited or foreign file fails here, naming the field."""
+    manifest = read_record(Path(folder) / MANIFEST, ModelError, "export the model with `nsmckit export --onnx` first")
+    problem = manifest_problem(manifest)
+    if problem:
+        raise ModelError(f"{Path(folder) / MANIFEST}: {problem}; export the model again")
+    return manifest
+
+
+def _is_int(value, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _is_variant(v) -> bool:
+    return isinstance(v, dict) and isinstance(v.get("name"), str) and isinstance(v.get("file"), str) and "valid" in v
+
+
+# field -> (check, what it must be)
+FIELDS = {
+    "max_length": (lambda v: _is_int(v, 2), "an integer of at least 2"),
+    "pad_token_id": (lambda v: _is_int(v, 0), "a non-negative integer"),
+    "labels": (
+        lambda v: isinstance(v, list) and len(v) >= 2 and all(isinstance(x, str) for x in v),
+        "a list of two or more label names",
+    ),
+    "files": (lambda v: isinstance(v, dict), "an object of file checksums"),
+    "source": (lambda v: isinstance(v, dict) and isinstance(v.get("model"), str), "an object naming the source model"),
+    "variants": (lambda v: isinstance(v, list) and bool(v) and all(map(_is_variant, v)), "a list of variants"),
+}
+
+
+def manifest_problem(manifest) -> str | None:
+    """What is wrong with a manifest's fields, else None."""
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    for key, (ok, wanted) in FIELDS.items():
+        if not ok(manifest.get(key)):
+            found = "missing" if key not in manifest else repr(manifest[key])[:60]
+            return f"{key!r} is {found}, expected {wanted}"
+    names = [v["name"] for v in manifest["variants"]]
+    if manifest.get("default_variant") not in names:
+        return f"'default_variant' {manifest.get('default_variant')!r} is not one of the variants ({', '.join(names)})"
+    return None
 
 
 def verify_file(folder: Path, relpath: str, manifest: dict) -> Path:

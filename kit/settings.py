@@ -10,8 +10,10 @@ into Click options (flag, type, range or choices, default, help).
 
 from __future__ import annotations
 
-from dataclasses import MISSING, field
+from dataclasses import MISSING, field, fields
 from typing import Any
+
+from kit.errors import KitError
 
 
 def setting(
@@ -40,3 +42,32 @@ def setting(
         "envvar": envvar,
     }
     return field(default=default, default_factory=factory, metadata=metadata)
+
+
+def flag_of(f) -> str:
+    """The option a field is set with on the command line: --batch-size (or its `flag`'s first name)."""
+    return (f.metadata.get("flag") or "--" + f.name.replace("_", "-")).split("/")[0]
+
+
+def check_value(meta, flag: str, value) -> None:
+    """One value (a tuple item by item) within a field's range and choices, else a one-line KitError."""
+    for item in value if isinstance(value, tuple) else (value,):
+        if meta["choices"] and item not in meta["choices"]:
+            raise KitError(f"{flag} {item!r}: choose from {', '.join(meta['choices'])}")
+        if isinstance(item, bool) or not isinstance(item, int | float):
+            continue
+        too_low = meta["min"] is not None and item < meta["min"]
+        too_high = meta["max"] is not None and (item >= meta["max"] if meta["max_open"] else item > meta["max"])
+        if too_low or too_high:
+            low = "" if meta["min"] is None else f"at least {meta['min']:g}"
+            high = "" if meta["max"] is None else f"{'below' if meta['max_open'] else 'at most'} {meta['max']:g}"
+            raise KitError(f"{flag} {item:g}: must be {' and '.join(filter(None, (low, high)))}")
+
+
+def check_settings(config) -> None:
+    """Every `setting` field of a config dataclass within its range and choices: library callers get the
+    same one-line refusal as the command line, before any work."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if "help" in f.metadata and value is not None:
+            check_value(f.metadata, flag_of(f), value)

@@ -49,15 +49,13 @@ def build_tokenizer(folder: Path):
     return BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False, model_max_length=512)
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    """A 2-layer, hidden-64 BERT classifier with random weights and its tokenizer, saved like a model folder."""
+def save_tiny_model(folder: Path, tokenizer, seed: int = 0) -> Path:
+    """A 2-layer, hidden-64 BERT classifier with random weights (seeded) and its tokenizer, saved like a model
+    folder."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = build_tokenizer(folder / "vocab")
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=len(tokenizer),
         hidden_size=64,
@@ -69,6 +67,38 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     )
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    return save_tiny_model(folder, build_tokenizer(folder / "vocab"))
+
+
+@pytest.fixture(scope="session")
+def other_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny model with its classifier negated: every prediction the opposite of tiny_model_dir's."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("other-bert")
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir)
+    for parameter in model.classifier.parameters():
+        parameter.data.neg_()
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def config_only_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny model's config and tokenizer without weights, like ../shared/models/klue-bert-base."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("config-only")
+    for path in tiny_model_dir.iterdir():
+        if path.is_file() and path.name != "model.safetensors":
+            shutil.copy(path, folder / path.name)
     return folder
 
 

@@ -43,6 +43,7 @@ def test_every_output_file_is_written(bench_run):
     assert len(rows) == 4 * 3 * 2  # backends x strategies x batch sizes
     assert "ort-cpu:int8" in (out / "results.md").read_text()
     assert "best cell per backend" in output
+    assert "…" not in output  # piped output is wide enough: no header or cell cut to an ellipsis
 
 
 def test_json_has_the_documented_fields(bench_run):
@@ -126,3 +127,27 @@ def test_torch_only_on_an_export_uses_its_source_and_tokenizer(tiny_export, nsmc
     cells = data["cells"]
     assert [c["status"] for c in cells] == ["ok"] and cells[0]["rows"] == 20
     assert data["accuracy_meaningful"]  # the tiny export's source is a real model folder, not --no-weights
+
+
+def test_a_killed_bench_keeps_the_cells_it_measured(tiny_export, nsmc_dir, tmp_path):
+    """results.json/csv are rewritten after every cell: a run cut off by a time limit leaves what it measured."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.helpers import wait_until
+
+    out = tmp_path / "killed"
+    flags = "--backends ort-cpu:fp32,ort-cpu:int8 --strategies fixed,dynamic,sorted --fixed-lengths 64 "
+    flags += "--max-length 64 --batch-sizes 1,2,4,8 --repeats 20 --limit 200"
+    args = ["bench", "--export", str(tiny_export.path), "--data-dir", str(nsmc_dir), "--output", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "kit.cli", *args, *flags.split()], stdout=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: (out / "results.json").exists(), timeout=120, what="results.json after the first cell")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    cells = json.loads((out / "results.json").read_text())["cells"]
+    assert 1 <= len(cells) < 24 and all(c["status"] == "ok" and c["samples_per_s"] > 0 for c in cells)
+    assert len(list(csv.DictReader((out / "results.csv").open()))) == len(cells)
+    assert not (out / "results.md").exists()  # the full report comes only at the end

@@ -60,11 +60,13 @@ def test_tensorboard_events_are_written_offline(two_runs):
     assert [e.step for e in accumulator.Scalars("eval/accuracy")] == [8, 16, 24]
 
 
-def test_runs_compare_overlays_two_runs(two_runs, tmp_path):
+def test_runs_compare_overlays_two_runs(two_runs, tmp_path, monkeypatch):
     tb, fixed, _ = two_runs
-    png = tmp_path / "compare.png"
-    result = CliRunner().invoke(main, ["runs", "compare", str(tb), str(fixed), "--output", str(png)])
+    monkeypatch.chdir(tmp_path)  # the default output is runs/compare.png under the working directory
+    png = tmp_path / "runs" / "compare.png"
+    result = CliRunner().invoke(main, ["runs", "compare", str(tb), str(fixed)])
     assert result.exit_code == 0, result.output
+    assert "…" not in result.output  # piped output: no column cut to an ellipsis
     for folder in (tb, fixed):
         accuracy = json.loads((folder / "run.json").read_text())["test"]["accuracy"]
         assert f"{accuracy:.4f}" in result.output

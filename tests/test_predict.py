@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +186,188 @@ def test_ray_refuses_a_pool_that_starves_the_readers(local_ray, tiny_export, tmp
     source = write_input(tmp_path, "lines")
     result = run_predict(str(tiny_export.path), "--input", str(source), "--engine", "ray", "--actors", "2")
     assert result.exit_code == 1 and "leaving none for reading" in result.output
+
+
+def mixed_fields_jsonl(folder: Path, n: int = 100) -> Path:
+    """Every 10th row adds a "note" field, every 7th lacks "id" and carries a nested "meta": the rows do not
+    all have the same fields."""
+    path = folder / "mixed.jsonl"
+    rows = []
+    for i in range(n):
+        row = {"id": i, "document": TEXTS[i % len(TEXTS)]}
+        if i % 10 == 0:
+            row["note"] = f"n{i}"
+        if i % 7 == 0:
+            del row["id"]
+            row["meta"] = {"source": "web", "tags": [i]}
+        rows.append(row)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def assert_rows_keep_their_fields(source: Path, out: Path) -> None:
+    inputs = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
+    rows = read_output(out)
+    assert len(rows) == len(inputs)
+    for given, row in zip(inputs, rows):
+        for field in ("id", "note", "meta"):
+            value = row.get(field)
+            if out.suffix in (".csv", ".parquet") and field == "meta" and value:
+                value = json.loads(value)  # nested values are JSON text in a flat file
+            if out.suffix == ".csv" and field == "id" and value:
+                value = int(value)
+            assert value in ((given[field],) if field in given else (None, "")), (field, given, row)
+        assert row["document"] == given["document"]
+
+
+@pytest.mark.parametrize("out_ext", [".jsonl", ".csv", ".parquet"])
+def test_rows_with_different_fields_keep_their_own(tiny_export, tmp_path, out_ext):
+    source = mixed_fields_jsonl(tmp_path)
+    out = tmp_path / f"scored{out_ext}"
+    result = run_predict(str(tiny_export.path), "--input", str(source), "--output", str(out), "--chunk-rows", "8")
+    assert result.exit_code == 0, result.output
+    assert_rows_keep_their_fields(source, out)
+
+
+def test_an_output_is_never_clobbered(tiny_export, tmp_path):
+    source = write_input(tmp_path, "jsonl")
+    before = source.read_bytes()
+    itself = run_predict(str(tiny_export.path), "--input", str(source), "--output", str(source), "--overwrite")
+    assert itself.exit_code == 1 and "is the input file" in itself.output
+    assert source.read_bytes() == before
+    out = tmp_path / "scored.jsonl"
+    out.write_text("earlier work\n")
+    refused = run_predict(str(tiny_export.path), "--input", str(source), "--output", str(out))
+    assert refused.exit_code == 1 and "already exists; pass --overwrite" in refused.output
+    assert out.read_text() == "earlier work\n"
+    replaced = run_predict(str(tiny_export.path), "--input", str(source), "--output", str(out), "--overwrite")
+    assert replaced.exit_code == 0 and len(read_output(out)) == len(TEXTS)
+
+
+def test_a_csv_with_a_byte_order_mark_reads_its_first_column(tiny_export, tmp_path):
+    source = tmp_path / "excel.csv"
+    source.write_text("\ufeffdocument,id\n좋다,1\n별로,2\n", encoding="utf-8")
+    out = tmp_path / "scored.jsonl"
+    result = run_predict(str(tiny_export.path), "--input", str(source), "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert [(r["document"], r["id"]) for r in read_output(out)] == [("좋다", "1"), ("별로", "2")]
+
+
+def test_a_huge_text_costs_what_the_model_can_use(tiny_export, tmp_path):
+    """A 20 MB single-line review: cut by characters before tokenizing, so the run stays small (the whole text
+    tokenized first took ~100 bytes of memory per character), and scored like its first max_length tokens."""
+    head = "정말 재밌어요 최고의 영화 "
+    source = tmp_path / "huge.txt"
+    source.write_text(head * (20_000_000 // len(head)) + "\n짧은 리뷰\n", encoding="utf-8")
+    out = tmp_path / "scored.jsonl"
+    # the child reports its own peak memory as it exits (KiB)
+    code = (
+        "import atexit, resource, sys; "
+        "atexit.register(lambda: print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)); "
+        "from kit.cli import main; main()"
+    )
+    args = [sys.executable, "-c", code, "predict", str(tiny_export.path), "--input", str(source), "--output", str(out)]
+    proc = subprocess.run(args, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stderr.split()[-1]) < 1_000_000  # under 1 GB
+    rows = read_output(out)
+    expected = expected_labels(tiny_export.path, [head * 200, "짧은 리뷰"])
+    assert [r["pred_label"] for r in rows] == expected
+
+
+def test_cutting_by_characters_keeps_the_ids_of_long_text(tiny_export):
+    from kit.runtime.text_classifier import encode_ids
+    from kit.truncation import char_limit
+
+    classifier = OnnxClassifier(tiny_export.path)
+    text = " ".join(corpus(400, seed=3))
+    assert len(text) > char_limit(classifier.max_length)
+    whole = classifier.tokenizer.encode(text).ids  # tokenized in full, then truncated
+    assert encode_ids(classifier.tokenizer, [text])[0].tolist() == whole
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[" * 100_000 + "]" * 100_000 + "\n", ":1: JSON nested too deeply"),
+        ('{"document": "좋다"}\n[1, 2]\n', ":2: expected a JSON object, got list"),
+    ],
+)
+def test_malformed_jsonl_is_one_line(tiny_export, tmp_path, content, message):
+    source = tmp_path / "bad.jsonl"
+    source.write_text(content)
+    result = run_predict(str(tiny_export.path), "--input", str(source), "--output", str(tmp_path / "o.jsonl"))
+    assert result.exit_code == 1 and message in result.output
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1
+
+
+def run_shell(script: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+
+
+def test_a_full_disk_or_file_size_limit_is_one_line_and_leaves_nothing(tiny_export, tmp_path):
+    source = write_input(tmp_path, "jsonl")
+    out = tmp_path / "out"
+    out.mkdir()
+    nsmckit = f"{sys.executable} -c 'from kit.cli import main; main()'"
+    proc = run_shell(
+        f"ulimit -f 4; {nsmckit} predict {tiny_export.path} --input {source} --output {out}/s.jsonl --chunk-rows 4"
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().startswith("Error: ") and "cannot write (File too large)" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    assert list(out.iterdir()) == []
+
+
+def test_closed_standard_input_is_one_line(tiny_export):
+    nsmckit = f"{sys.executable} -c 'from kit.cli import main; main()'"
+    proc = run_shell(f"{nsmckit} predict {tiny_export.path} --input - <&-")
+    assert proc.returncode == 1 and proc.stderr == "Error: standard input is closed; give --input a file\n"
+
+
+def test_stdin_jsonl_keeps_mixed_fields(tiny_export, tmp_path):
+    source = mixed_fields_jsonl(tmp_path, n=30)
+    result = run_predict(str(tiny_export.path), "--input", "-", "--format", "jsonl", input=source.read_text())
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "stdout.jsonl"
+    out.write_text(result.stdout)
+    assert_rows_keep_their_fields(source, out)
+
+
+@pytest.mark.parametrize("out_ext", [".jsonl", ".parquet"])
+def test_ray_keeps_mixed_fields_like_the_local_engine(local_ray, tiny_export, tmp_path, out_ext):
+    source = mixed_fields_jsonl(tmp_path)
+    outputs = {}
+    for engine in ("local", "ray"):
+        outputs[engine] = tmp_path / f"{engine}{out_ext}"
+        flags = ["--engine", engine, "--cpus-per-actor", "0.5", "--chunk-rows", "16"]
+        result = run_predict(str(tiny_export.path), "--input", str(source), "--output", str(outputs[engine]), *flags)
+        assert result.exit_code == 0, result.output
+    assert_rows_keep_their_fields(source, outputs["ray"])
+    assert read_output(outputs["ray"]) == read_output(outputs["local"])
+
+
+def test_ray_on_malformed_input_is_one_line(local_ray, tiny_export, tmp_path):
+    source = tmp_path / "bad.jsonl"
+    source.write_text('{"document": "좋다"}\n' * 40 + '{"document": \n')
+    result = run_predict(str(tiny_export.path), "--input", str(source), "--engine", "ray", "--cpus-per-actor", "0.5")
+    assert result.exit_code == 1 and result.output == f"Error: {source}:41: not valid JSON (Expecting value)\n"
+
+
+def test_a_failure_inside_a_ray_worker_is_one_line(tiny_export, tmp_path):
+    """The driver reads only the manifest; the actors load the model, and a corrupt one fails there. Run as a
+    user runs it (its own process, its own Ray): the worker's error in one line, no Ray traceback."""
+    import shutil
+
+    pytest.importorskip("ray", reason="Ray is not installed (pip install nsmckit[ray])")
+    export = tmp_path / "corrupt"
+    shutil.copytree(tiny_export.path, export)
+    (export / "model.onnx").write_bytes(b"not a model")
+    source = write_input(tmp_path, "lines")
+    code = "from kit.cli import main; main()"
+    args = ["predict", str(export), "--input", str(source), "--engine", "ray", "--cpus-per-actor", "0.5"]
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: a Ray worker failed: ") and "model.onnx: sha256 does not match" in last
+    assert "Traceback" not in proc.stderr

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,39 +17,9 @@ import pytest
 
 from kit.runtime.onnx_session import OnnxClassifier
 from tests.helpers import wait_until
+from tests.serving import free_port, start_server
 
 TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", "", "😂 CG는 awesome한데 story가 boring", "감동 " * 300]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def entrypoint(export_dir, port: int, *flags: str) -> list[str]:
-    """The Docker image's entrypoint (`nsmckit serve /model`), with a loopback host and port."""
-    exe = shutil.which("nsmckit")
-    base = [exe] if exe else [sys.executable, "-m", "kit.cli"]
-    return [*base, "serve", str(export_dir), "--host", "127.0.0.1", "--port", str(port), *flags]
-
-
-def start_server(export_dir, *flags: str, timeout: float = 60):
-    port = free_port()
-    proc = subprocess.Popen(entrypoint(export_dir, port, *flags), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stdout.read().decode())
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not become healthy")
 
 
 def concurrent_probabilities(url: str, n: int) -> list[list[float]]:
@@ -99,7 +67,7 @@ def test_http_predictions_equal_offline_single_batched_and_concurrent(server, of
         ({"json": {"text": "a", "texts": ["b"]}}, 422, 'exactly one of "text" or "texts"'),
         ({"json": {}}, 422, 'exactly one of "text" or "texts"'),
         ({"json": {"texts": ["좋다"] * 9}}, 413, "--max-texts 8"),
-        ({"json": {"text": "가" * 3000}}, 413, "exceeds 4000"),
+        ({"json": {"text": "가" * 3000}}, 413, "exceeds --max-body-bytes 4000"),
     ],
 )
 def test_bad_requests_get_their_status_while_good_ones_succeed(server, request_kwargs, status, message):

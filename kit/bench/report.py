@@ -4,6 +4,7 @@ and the ratios between two runs (`nsmckit bench compare`)."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -175,15 +176,30 @@ def plot(result: BenchResult, folder: Path) -> list[Path]:
     return paths
 
 
-def write_outputs(result: BenchResult, folder: Path) -> list[Path]:
+def _replace(path: Path, text: str) -> None:
+    """Write beside `path`, then rename: a run killed mid-write leaves the previous complete file."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
+def write_records(result: BenchResult, folder: Path) -> list[Path]:
+    """results.json and results.csv: cheap enough to rewrite after every cell."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.json").write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
-    with (folder / "results.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        writer.writerows(_flat(c) for c in result.cells)
+    _replace(folder / "results.json", json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    rows = io.StringIO()
+    writer = csv.DictWriter(rows, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    writer.writerows(_flat(c) for c in result.cells)
+    _replace(folder / "results.csv", rows.getvalue())
+    return [folder / "results.json", folder / "results.csv"]
+
+
+def write_outputs(result: BenchResult, folder: Path) -> list[Path]:
+    """Every output: the records, results.md and the plots."""
+    paths = write_records(result, folder)
     (folder / "results.md").write_text(markdown(result))
-    return [folder / n for n in ("results.json", "results.csv", "results.md")] + plot(result, folder)
+    return [*paths, folder / "results.md", *plot(result, folder)]
 
 
 def load(path: Path) -> BenchResult:

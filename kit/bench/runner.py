@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from kit.manifest import read_manifest, source_model
 from kit.metrics import classification_metrics
 from kit.runtime.backend import BackendSpec
 from kit.runtime.registry import BACKENDS, parse_backend
-from kit.settings import setting
+from kit.settings import check_settings, setting
 
 STRATEGY_NAMES = {"fixed": "fixed", "dynamic": "dynamic", "sorted": "bucketed"}  # bench name -> batching strategy
 SCENARIOS = ("inference", "train")  # `nsmckit loadtest` writes scenario "loadtest" cells
@@ -59,10 +60,11 @@ class BenchConfig:
         ("fixed", "dynamic", "sorted"),
         "fixed: pad to each --fixed-lengths; dynamic: dataset order, pad to batch max; "
         "sorted: length-sorted batches (results restored to the original order).",
+        choices=tuple(STRATEGY_NAMES),
     )
-    fixed_lengths: tuple[int, ...] = setting((128, 512), "Pad lengths for the fixed strategy.")
+    fixed_lengths: tuple[int, ...] = setting((128, 512), "Pad lengths for the fixed strategy.", min=2)
     max_length: int = setting(128, "Truncation for dynamic/sorted (and for fixed shorter than it).", min=2)
-    batch_sizes: tuple[int, ...] = setting((1, 8, 32, 128), "Comma-separated batch sizes.")
+    batch_sizes: tuple[int, ...] = setting((1, 8, 32, 128), "Comma-separated batch sizes.", min=1)
     data: DataConfig = field(default_factory=lambda: DataConfig(val_ratio=0.0))
     limit: int | None = setting(1024, "Evaluation rows from the test split (--all-rows: all 50,000).", min=1)
     warmup: int = setting(3, "Untimed batches before each cell.", min=0)
@@ -76,8 +78,6 @@ class BenchConfig:
 def _strategy_cells(config: BenchConfig):
     """(bench strategy name, pad/truncation length) pairs: fixed once per fixed length."""
     for name in config.strategies:
-        if name not in STRATEGY_NAMES:
-            raise KitError(f"strategy {name!r}: choose from {', '.join(STRATEGY_NAMES)}")
         for length in config.fixed_lengths if name == "fixed" else (config.max_length,):
             yield name, length
 
@@ -187,14 +187,29 @@ def _torch_model(config: BenchConfig, export_dir: Path | None, manifest: dict | 
     return load_model(model, no_weights, overrides)
 
 
-def run_bench(config: BenchConfig, progress=print) -> BenchResult:
-    if config.scenario not in SCENARIOS:
-        raise KitError(f"scenario must be one of {', '.join(SCENARIOS)}")
-    if config.scenario == "train":
-        return run_train_bench(config, progress)
+def check_lengths(config: BenchConfig) -> None:
+    """Every pad and truncation length within the model's positions, before any work."""
+    from kit.runtime.hf import check_length, load_config
+
+    source = config.export if config.export and (Path(config.export) / "config.json").is_file() else config.model
+    if source is None:
+        return
+    model_config = load_config(source)
+    check_length(model_config, config.max_length)
+    fixed = config.scenario == "inference" and "fixed" in config.strategies
+    for length in config.fixed_lengths if fixed else ():
+        check_length(model_config, length, "--fixed-lengths")
+
+
+def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResult], None] | None = None) -> BenchResult:
+    """Every cell of the grid; `on_cell(result so far)` after each one, so a run cut off by a time limit
+    still leaves what it measured (the CLI writes results.json/csv there)."""
+    check_settings(config)
     specs = [parse_backend(b) for b in config.backends]
+    check_lengths(config)
+    if config.scenario == "train":
+        return run_train_bench(config, progress, on_cell)
     rows = _bench_data(config).test
-    cells: list[Cell] = []
     with tempfile.TemporaryDirectory() as tmp:
         reasons = {spec: BACKENDS[spec.name].unavailable_reason(spec) for spec in specs}
         runnable = [s for s in specs if reasons[s] is None]
@@ -204,6 +219,7 @@ def run_bench(config: BenchConfig, progress=print) -> BenchResult:
         source = manifest["source"] if manifest else None
         # Accuracy means nothing for an untrained architecture, given directly or through its export.
         random_weights = config.no_weights or bool(source and source["no_weights"])
+        result = BenchResult(asdict(config), environment(), not random_weights, [])
         truncate = max(config.max_length, *config.fixed_lengths)
         seqs, tokenize_s = _tokenize(tokenizer_json, rows.texts, truncate)
         progress(f"{len(rows):,} evaluation rows tokenized in {tokenize_s:.2f}s")
@@ -218,7 +234,7 @@ def run_bench(config: BenchConfig, progress=print) -> BenchResult:
             for strategy, length in _strategy_cells(config):
                 for batch_size in config.batch_sizes:
                     cell = Cell("inference", spec.name, spec.precision, strategy, length, batch_size)
-                    cells.append(cell)
+                    result.cells.append(cell)
                     if reason is not None:
                         cell.status, cell.reason = "skipped", reason
                         continue
@@ -245,9 +261,11 @@ def run_bench(config: BenchConfig, progress=print) -> BenchResult:
                     cell.samples_per_s, cell.real_tokens_per_s = m["rows"] / seconds, m["real_tokens"] / seconds
                     cell.tokenize_s, cell.peak_memory_mb = tokenize_s, m["peak_memory_mb"]
                     progress(f"{cell.label}: {cell.samples_per_s:,.1f} samples/s, p50 {cell.latency_ms['p50']:.2f} ms")
+                    if on_cell:
+                        on_cell(result)
             if reason is not None:
                 progress(f"{spec.label}: skipped ({reason})")
-    return BenchResult(asdict(config), environment(), not random_weights, cells)
+    return result
 
 
 def _fresh_copy(model):
@@ -263,7 +281,7 @@ def _save_tokenizer(config: BenchConfig, folder: Path) -> Path:
     return folder / "tokenizer" / "tokenizer.json"
 
 
-def run_train_bench(config: BenchConfig, progress=print) -> BenchResult:
+def run_train_bench(config: BenchConfig, progress=print, on_cell=None) -> BenchResult:
     """Fixed optimizer steps per strategy: samples/s, real tokens/s, padding efficiency."""
     from kit.train.finetune import FinetuneConfig, finetune
 
@@ -271,7 +289,7 @@ def run_train_bench(config: BenchConfig, progress=print) -> BenchResult:
         raise KitError("the train scenario needs --model (a model folder or hub id; --no-weights for random weights)")
     splits = _bench_data(config)
     precisions = {parse_backend(b).precision for b in config.backends if b.startswith("torch")} or {"fp32"}
-    cells = []
+    bench = BenchResult(asdict(config), environment(), False, [])
     for precision in sorted(precisions):
         for strategy in ("fixed", "dynamic", "bucketed"):
             for batch_size in config.batch_sizes:
@@ -307,9 +325,11 @@ def run_train_bench(config: BenchConfig, progress=print) -> BenchResult:
                     real_tokens_per_s=t["real_tokens_per_s"],
                     padding_efficiency=t["padding_efficiency"],
                 )
-                cells.append(cell)
+                bench.cells.append(cell)
                 progress(
                     f"train {cell.label}: {cell.samples_per_s:,.2f} samples/s, "
                     f"padding efficiency {cell.padding_efficiency:.3f}"
                 )
-    return BenchResult(asdict(config), environment(), False, cells)
+                if on_cell:
+                    on_cell(bench)
+    return bench

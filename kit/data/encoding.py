@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kit.data.cache import cache_root
+from kit.truncation import cap_texts
 
 CHUNK = 4096  # texts per tokenizer call: big enough for the Rust batch path, small enough for a progress bar
 
@@ -53,6 +54,7 @@ def _fingerprint(tokenizer, texts: list[str], max_length: int) -> str:
 
 def encode(tokenizer, texts: list[str], max_length: int, progress: bool = False) -> Encoded:
     """Token ids of `texts` (with [CLS]/[SEP], truncated to `max_length`), cached by content."""
+    texts = cap_texts(texts, max_length)
     path = cache_root() / "tokens" / f"{_fingerprint(tokenizer, texts, max_length)}.npz"
     if path.exists():
         with np.load(path) as cached:

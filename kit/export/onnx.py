@@ -27,9 +27,9 @@ from kit.environment import cpu_flags, library_versions
 from kit.errors import KitError, ModelError, RunError
 from kit.export.validation import compare, labeled_reviews, logits_per_strategy, paired_accuracy, validation_texts
 from kit.manifest import MANIFEST, checksums
-from kit.runtime.hf import load_config, load_model, load_tokenizer, run_max_length
+from kit.runtime.hf import check_length, load_config, load_model, load_tokenizer, run_max_length
 from kit.runtime.onnx_session import cuda_available
-from kit.settings import setting
+from kit.settings import check_settings, setting
 
 LEVELS = ("O1", "O2", "O3", "O4")
 INT8_SCHEMES = tuple(f"{base}{pc}" for base in ("u8s8", "u8s8-rr", "u8u8") for pc in ("", "-pc"))
@@ -97,12 +97,7 @@ def default_output(model: str) -> Path:
 
 def check_request(config: ExportConfig, out: Path) -> None:
     """Everything that can be refused before any work is done."""
-    for level in config.optimize:
-        if level not in LEVELS:
-            raise KitError(f"--optimize {level}: choose from {', '.join(LEVELS)}")
-    for q in config.quantize:
-        if q not in QUANTIZATIONS:
-            raise KitError(f"--quantize {q}: choose from {', '.join(QUANTIZATIONS)}")
+    check_settings(config)
     if "O4" in config.optimize and not cuda_available():
         raise KitError(
             "O4 (fp16 mixed precision) needs a CUDA GPU with onnxruntime-gpu, and this machine has none; "
@@ -257,6 +252,7 @@ def export_onnx(config: ExportConfig, progress=print) -> ExportResult:
         or run_max_length(config.model)
         or min(tokenizer.model_max_length, model.config.max_position_embeddings)
     )
+    check_length(model.config, max_length)
 
     stage = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)

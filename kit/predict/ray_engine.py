@@ -10,56 +10,63 @@ The nodes need nsmckit installed, and the model and input paths must be readable
 
 from __future__ import annotations
 
-import csv
+import json
+import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from kit.errors import KitError
+from kit.predict.config import PredictConfig
+from kit.predict.predictions import prediction_columns, prediction_kinds
 from kit.predict.readers import Reader
-from kit.predict.scoring import PredictConfig, prediction_columns
+from kit.runtime.classifiers import classifier_labels
 from kit.runtime.onnx_session import resolve_provider
 
 
 class _Scorer:
-    """A Ray actor: loads the model once, then scores every batch it is given."""
+    """A Ray actor: loads the model once, then scores every batch it is given. JSON lines arrive as the
+    lines themselves (`json_column`), parsed here for their text and again by the driver for the rows,
+    so Ray's typed columns never reshape a row whose fields differ from its neighbours'."""
 
-    def __init__(self, model: str, variant: str | None, provider: str, threads: int, column: str, batch_size: int):
-        from kit.runtime.text_classifier import load_classifier
+    def __init__(self, model: str, variant: str | None, provider: str, threads: int, column: str, **options):
+        from kit.runtime.classifiers import load_classifier
 
         self.classifier = load_classifier(model, variant, provider, threads)
         self.column = column
-        self.batch_size = batch_size
+        self.batch_size, self.json_lines = options["batch_size"], options["json_lines"]
 
     def __call__(self, batch):
         import pyarrow as pa
 
         columns = batch.to_pydict()
-        texts = columns[self.column]
-        if any(not isinstance(t, str) for t in texts):
-            raise KitError(f"column {self.column!r} holds a value that is not text")
+        if self.json_lines:
+            texts = [json.loads(line)[self.column] for line in columns[JSON_LINE]]
+        else:
+            texts = columns[self.column]
         return pa.table({**columns, **prediction_columns(self.classifier, texts, self.batch_size)})
 
 
-def _dataset(path: str, fmt: str):
-    """Ray's own reader for the format; CSV/TSV columns stay text, as the local engine reads them."""
+JSON_LINE = "text"  # the column Ray's text reader puts each line in
+
+
+def _dataset(path: str, fmt: str, fields: list[str]):
+    """Ray's own reader for the format: CSV/TSV columns stay text, as the local engine reads them, and JSON
+    lines stay lines (Ray's JSON reader goes through pandas, which turns a missing integer into a float)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import ray.data
 
     if fmt == "parquet":
         return ray.data.read_parquet(path, file_extensions=None)
-    if fmt == "jsonl":
-        return ray.data.read_json(path, lines=True, file_extensions=None)
-    if fmt == "lines":
-        return ray.data.read_text(path, drop_empty_lines=False, file_extensions=None)
+    if fmt in ("jsonl", "lines"):
+        return ray.data.read_text(path, drop_empty_lines=fmt == "jsonl", file_extensions=None)
     delimiter = "\t" if fmt == "tsv" else ","
-    with open(path, encoding="utf-8", newline="") as f:
-        header = next(csv.reader(f, delimiter=delimiter))
     return ray.data.read_csv(
         path,
         file_extensions=None,
         parse_options=pacsv.ParseOptions(delimiter=delimiter),
-        convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in header}),
+        convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in fields}),
     )
 
 
@@ -77,25 +84,37 @@ def _check_resources(config: PredictConfig) -> None:
         )
 
 
-def scored_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[str, list]], str]:
-    """Scored chunks in input order, streamed from the Ray pipeline, and a description of what ran."""
+def scored_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[str, list]], list[str], str]:
+    """Scored chunks in input order, streamed from the Ray pipeline, the label names, and a description
+    of what ran."""
     try:
         import ray
     except ImportError as e:
         raise KitError("--engine ray needs Ray: pip install 'nsmckit[ray]'") from e
     if reader.spec.path == "-":
         raise KitError("--engine ray reads files, not standard input")
-    next(reader.chunks(1))  # fail on a missing column, bad bytes or an empty file before starting Ray
-    ray.init(address=config.ray_address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    labels = classifier_labels(config.model)
+    for _ in reader.chunks(config.chunk_rows):
+        pass  # every malformed row fails here, with its file and line, before Ray starts
+    # Ray Data logs every execution step, and a failure's whole traceback, on the driver's console; the kit
+    # reports progress with one bar and a failure with one line (its cause, from the worker).
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "CRITICAL")
+    ray.init(
+        address=config.ray_address,
+        include_dashboard=False,
+        log_to_driver=False,
+        ignore_reinit_error=True,
+        logging_level=logging.ERROR,
+    )
     _check_resources(config)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # results come back in input order
     context.enable_progress_bars = False  # the driver shows one progress bar for the whole run
     provider = "cuda" if config.gpus_per_actor > 0 else resolve_provider(config.provider)
     threads = config.threads or max(1, int(config.cpus_per_actor))
-    fmt = reader.resolved_format()  # sniffs a .txt's first line: once
+    fmt = reader.format
     lines = fmt == "lines"
-    scored = _dataset(str(Path(reader.spec.path).resolve()), fmt).map_batches(
+    scored = _dataset(str(Path(reader.spec.path).resolve()), fmt, reader.fields).map_batches(
         _Scorer,
         fn_constructor_kwargs={
             "model": str(Path(config.model).resolve()),
@@ -104,23 +123,45 @@ def scored_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[
             "threads": threads,
             "column": "text" if lines else config.column,
             "batch_size": config.batch_size,
+            "json_lines": fmt == "jsonl",
         },
         batch_size=config.chunk_rows,
         batch_format="pyarrow",
-        concurrency=config.actors,
+        compute=ray.data.ActorPoolStrategy(size=config.actors),
         num_cpus=config.cpus_per_actor,
         num_gpus=config.gpus_per_actor or None,
     )
 
+    outputs = [*reader.fields, *prediction_kinds(labels)]
+
     def chunks():
         line = 1
-        for batch in scored.iter_batches(batch_size=None, batch_format="pyarrow"):
-            columns = batch.to_pydict()
+        for batch in _ray_batches(scored):
+            columns, n = batch.to_pydict(), batch.num_rows
             if lines:  # Ray's text reader drops line numbers; the order is preserved, so count them here
-                n = batch.num_rows
-                columns = {"line": list(range(line, line + n)), **columns}
+                columns["line"] = list(range(line, line + n))
                 line += n
-            yield columns
+            if fmt == "jsonl":  # the rows, from their own lines: a field a row lacks is None there
+                rows = [json.loads(text) for text in columns.pop(JSON_LINE)]
+                columns |= {name: [row.get(name) for row in rows] for name in reader.fields}
+            yield {name: columns[name] for name in outputs}
 
     where = config.ray_address or "local Ray"
-    return chunks(), f"{config.actors} Ray actor(s) on {where}, {provider}, {config.model}"
+    return chunks(), labels, f"{config.actors} Ray actor(s) on {where}, {provider}, {config.model}"
+
+
+def _ray_batches(dataset):
+    """The pipeline's batches; a failure inside Ray (a worker's traceback, many lines) is one line naming
+    the error the worker raised."""
+    try:
+        yield from dataset.iter_batches(batch_size=None, batch_format="pyarrow")
+    except Exception as e:
+        raise KitError(f"a Ray worker failed: {_worker_error(e)}") from e
+
+
+def _worker_error(error: BaseException) -> str:
+    """The worker's own error line (`kit.errors.ModelError: ...`) from Ray's report, which carries the worker's
+    traceback as text, then Ray's wrappers after "The above exception was the direct cause"."""
+    report = str(error).split("The above exception was the direct cause")[0]
+    lines = [line.strip() for line in report.splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__

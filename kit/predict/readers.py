@@ -1,12 +1,16 @@
 """Input files for `nsmckit predict`, read in bounded chunks so memory does not grow with the file.
 
     reader = open_reader("reviews.tsv", column="document")
+    reader.fields                # every field of the input, known before the first chunk
     for columns, texts in reader.chunks(10_000): ...
 
-A chunk is columnar: the input's own columns (`{"id": [...], "document": [...]}`; for plain
-text, the line number and the text) plus the texts to score. Formats: `.txt` (one text per line,
-or a TSV with a header naming the column, as the NSMC release files are), `.tsv`, `.csv`,
-`.jsonl`, `.parquet`; `-` is standard input. Every malformed row fails with its file and line.
+A chunk is columnar, `{"id": [...], "document": [...]}` (for plain text, the line number and the
+text), and every chunk carries every field in `reader.fields`: a field that some rows lack is
+None there, never shifted onto other rows. `reader.kinds` says what each field holds (int,
+float, bool, str, or json for nested and mixed values), so writers can fix a schema up front.
+Formats: `.txt` (one text per line, or a TSV with a header naming the column, as the NSMC
+release files are), `.tsv`, `.csv`, `.jsonl`, `.parquet`; `-` is standard input. Every
+malformed row fails with its file and line.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +29,7 @@ from kit.errors import DataError
 
 FORMATS = ("auto", "lines", "tsv", "csv", "jsonl", "parquet")
 EXTENSIONS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet", ".txt": "lines"}
+BOM = "\ufeff"
 
 Chunk = tuple[dict[str, list], list[str]]
 
@@ -57,17 +64,45 @@ def resolve_format(spec: InputSpec) -> str:
     return "sniff"
 
 
+def kind_of(types: set[type]) -> str:
+    """What a field holds across rows, from the Python types of its values, for a writer's schema:
+    int, float, bool, str, or json (nested, or a mix a typed column cannot hold, written as JSON text).
+    None values don't count."""
+    seen = types - {type(None)}
+    if not seen:
+        return "str"
+    if seen <= {int}:
+        return "int"
+    if seen <= {int, float}:
+        return "float"
+    if seen in ({bool}, {str}):
+        return seen.pop().__name__
+    return "json"
+
+
 class Reader:
-    """Chunks of one input; `total` is the row count where the format knows it up front (parquet)."""
+    """Chunks of one input; `fields` and `kinds` are known up front, `total` (rows) where the format
+    says it (parquet) or the scan counted it (jsonl). Standard input is first copied to a temporary
+    file, so it can be read twice like any file (a header or a scan, then the rows)."""
 
     def __init__(self, spec: InputSpec):
         self.spec = spec
         self.format = resolve_format(spec)
         self.total: int | None = None
+        if spec.path == "-" and sys.stdin is None:
+            raise DataError("standard input is closed; give --input a file")
         if spec.path != "-" and not Path(spec.path).is_file():
             raise DataError(f"{spec.path}: no such file")
-        if self.format == "parquet":
-            self.total = _parquet_file(spec.path).metadata.num_rows
+        self._spool = _spool_stdin() if spec.path == "-" else None
+        if self.format == "sniff":
+            with self._text_stream() as stream:
+                self.format = _sniff(stream.readline(), spec.column)
+        self.fields, self.kinds = self._schema()
+
+    @property
+    def source(self) -> str:
+        """The file to read: the input itself, or standard input's copy."""
+        return self._spool.name if self._spool else self.spec.path
 
     def chunks(self, size: int) -> Iterator[Chunk]:
         rows = 0
@@ -82,27 +117,47 @@ class Reader:
             yield from _parquet_chunks(self.spec, size)
             return
         with self._text_stream() as stream:
-            fmt = self.format
-            if fmt == "sniff":
-                header = stream.readline()
-                fmt = _sniff(header, self.spec.column)
-                stream = itertools.chain([header] if header else [], stream)
-            yield from _TEXT_READERS[fmt](stream, self.spec, size)
+            yield from _batched(_ROW_READERS[self.format](stream, self.spec), size, self.fields)
 
-    def resolved_format(self) -> str:
-        """The format, a `.txt` sniffed from its first line (not for stdin, which cannot be read twice)."""
-        if self.format != "sniff":
-            return self.format
+    def _schema(self) -> tuple[list[str], dict[str, str]]:
+        if self.format == "parquet":
+            return _parquet_schema(self.spec)
+        if self.format == "jsonl":
+            return self._scan_jsonl()
         with self._text_stream() as stream:
-            return _sniff(stream.readline(), self.spec.column)
+            return _header_schema(self.format, stream.readline(), self.spec)
+
+    def _scan_jsonl(self) -> tuple[list[str], dict[str, str]]:
+        """One pass over the file before any scoring: every field (first-seen order) and its kind, and
+        every malformed line found now rather than after hours of scoring."""
+        types: dict[str, set[type]] = {}
+        rows = 0
+        with self._text_stream() as stream:
+            for row, _ in _jsonl_rows(stream, self.spec):
+                rows += 1
+                for key, value in row.items():
+                    types.setdefault(key, set()).add(type(value))
+        self.total = rows
+        return list(types), {key: kind_of(seen) for key, seen in types.items()}
 
     def _text_stream(self):
-        raw = sys.stdin.buffer if self.spec.path == "-" else open(self.spec.path, "rb")
-        return _Utf8Lines(raw, self.spec.name)
+        return _Utf8Lines(open(self.source, "rb"), self.spec.name)
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+
+
+def _spool_stdin():
+    spool = tempfile.NamedTemporaryFile(prefix="nsmckit-stdin-")
+    shutil.copyfileobj(sys.stdin.buffer, spool)
+    spool.flush()
+    return spool
 
 
 class _Utf8Lines:
-    """Decodes line by line, so undecodable bytes are reported with their line number."""
+    """Decodes line by line, so undecodable bytes are reported with their line number; drops a UTF-8
+    byte-order mark at the start (spreadsheet exports write one)."""
 
     def __init__(self, raw, name: str):
         self.raw, self.name, self.line = raw, name, 0
@@ -115,93 +170,92 @@ class _Utf8Lines:
         if data:
             self.line += 1
         try:
-            return data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as e:
             raise DataError(f"{self.name}:{self.line}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+        return text.removeprefix(BOM) if self.line == 1 else text
 
     def __iter__(self):
         return iter(self.readline, "")
 
     def __exit__(self, *exc):
-        if self.raw is not sys.stdin.buffer:
-            self.raw.close()
+        self.raw.close()
 
 
 def _sniff(header: str, column: str) -> str:
     return "tsv" if column in header.rstrip("\r\n").split("\t") else "lines"
 
 
+def _header_schema(fmt: str, header: str, spec: InputSpec) -> tuple[list[str], dict[str, str]]:
+    """Fields of a format whose first line says them (a header), or that has fixed ones (lines)."""
+    if fmt == "lines":
+        return ["line", "text"], {"line": "int", "text": "str"}
+    try:
+        fields = next(csv.reader([header], delimiter=_DELIMITERS[fmt], quotechar='"', strict=True), [])
+    except csv.Error as e:
+        raise DataError(f"{spec.name}:1: {e}") from e
+    if spec.column not in fields and header.strip():
+        raise missing_column(f"{spec.name}:1", spec.column, fields)
+    return fields, dict.fromkeys(fields, "str")
+
+
 def missing_column(where: str, column: str, columns: list[str]) -> DataError:
     return DataError(f"{where}: no column {column!r} (columns: {', '.join(columns)}); use --column")
 
 
-def _batched(rows: Iterator[tuple[dict, str]], size: int) -> Iterator[Chunk]:
-    columns: dict[str, list] = {}
-    texts: list[str] = []
-    for row, text in rows:
-        for key, value in row.items():
-            columns.setdefault(key, []).append(value)
-        texts.append(text)
-        if len(texts) == size:
-            yield columns, texts
-            columns, texts = {}, []
-    if texts:
-        yield columns, texts
+def _batched(rows: Iterator[tuple[dict, str]], size: int, fields: list[str]) -> Iterator[Chunk]:
+    """Rows into chunks with every field: a field a row lacks is None in that row, never shifted."""
+    for batch in iter(lambda: list(itertools.islice(rows, size)), []):
+        columns = {name: [row.get(name) for row, _ in batch] for name in fields}
+        yield columns, [text for _, text in batch]
 
 
-def _lines(stream, spec: InputSpec, size: int) -> Iterator[Chunk]:
-    def rows():
-        for number, line in enumerate(stream, 1):
-            text = line.rstrip("\r\n")
-            yield {"line": number, "text": text}, text
-
-    yield from _batched(rows(), size)
+def _lines(stream, spec: InputSpec) -> Iterator[tuple[dict, str]]:
+    for number, line in enumerate(stream, 1):
+        text = line.rstrip("\r\n")
+        yield {"line": number, "text": text}, text
 
 
-def _delimited(delimiter: str):
-    def read(stream, spec: InputSpec, size: int) -> Iterator[Chunk]:
-        reader = csv.reader(stream, delimiter=delimiter, quotechar='"', strict=True)
+_DELIMITERS = {"tsv": "\t", "csv": ","}
+
+
+def _delimited(fmt: str):
+    def rows(stream, spec: InputSpec) -> Iterator[tuple[dict, str]]:
+        reader = csv.reader(stream, delimiter=_DELIMITERS[fmt], quotechar='"', strict=True)
         try:
             header = next(reader, None)
             if header is None:
                 return
-            if spec.column not in header:
-                raise missing_column(f"{spec.name}:1", spec.column, header)
             at = header.index(spec.column)
-
-            def rows():
-                for row in reader:
-                    if len(row) != len(header):
-                        raise DataError(f"{spec.name}:{reader.line_num}: expected {len(header)} fields, got {len(row)}")
-                    yield dict(zip(header, row)), row[at]
-
-            yield from _batched(rows(), size)
+            for row in reader:
+                if len(row) != len(header):
+                    raise DataError(f"{spec.name}:{reader.line_num}: expected {len(header)} fields, got {len(row)}")
+                yield dict(zip(header, row)), row[at]
         except csv.Error as e:
             raise DataError(f"{spec.name}:{reader.line_num}: {e}") from e
 
-    return read
+    return rows
 
 
-def _jsonl(stream, spec: InputSpec, size: int) -> Iterator[Chunk]:
-    def rows():
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{spec.name}:{number}: not valid JSON ({e.msg})") from e
-            if not isinstance(row, dict):
-                raise DataError(f"{spec.name}:{number}: expected a JSON object, got {type(row).__name__}")
-            if not isinstance(row.get(spec.column), str):
-                found = "missing" if spec.column not in row else f"a {type(row[spec.column]).__name__}"
-                raise DataError(f"{spec.name}:{number}: field {spec.column!r} is {found}, expected a string")
-            yield row, row[spec.column]
+def _jsonl_rows(stream, spec: InputSpec) -> Iterator[tuple[dict, str]]:
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{spec.name}:{number}: not valid JSON ({e.msg})") from e
+        except RecursionError as e:
+            raise DataError(f"{spec.name}:{number}: JSON nested too deeply to read") from e
+        if not isinstance(row, dict):
+            raise DataError(f"{spec.name}:{number}: expected a JSON object, got {type(row).__name__}")
+        if not isinstance(row.get(spec.column), str):
+            found = "missing" if spec.column not in row else f"a {type(row[spec.column]).__name__}"
+            raise DataError(f"{spec.name}:{number}: field {spec.column!r} is {found}, expected a string")
+        yield row, row[spec.column]
 
-    yield from _batched(rows(), size)
 
-
-_TEXT_READERS = {"lines": _lines, "tsv": _delimited("\t"), "csv": _delimited(","), "jsonl": _jsonl}
+_ROW_READERS = {"lines": _lines, "tsv": _delimited("tsv"), "csv": _delimited("csv"), "jsonl": _jsonl_rows}
 
 
 def _parquet_file(path: str):
@@ -213,13 +267,28 @@ def _parquet_file(path: str):
         raise DataError(f"{path}: not a readable parquet file ({str(e).splitlines()[0]})") from e
 
 
+def _arrow_kind(arrow_type) -> str:
+    import pyarrow.types as pt
+
+    if pt.is_integer(arrow_type):
+        return "int"
+    if pt.is_floating(arrow_type):
+        return "float"
+    if pt.is_boolean(arrow_type):
+        return "bool"
+    return "str" if pt.is_string(arrow_type) or pt.is_large_string(arrow_type) else "json"
+
+
+def _parquet_schema(spec: InputSpec) -> tuple[list[str], dict[str, str]]:
+    schema = _parquet_file(spec.path).schema_arrow
+    if spec.column not in schema.names:
+        raise missing_column(spec.path, spec.column, schema.names)
+    return schema.names, {field.name: _arrow_kind(field.type) for field in schema}
+
+
 def _parquet_chunks(spec: InputSpec, size: int) -> Iterator[Chunk]:
-    parquet = _parquet_file(spec.path)
-    names = parquet.schema_arrow.names
-    if spec.column not in names:
-        raise missing_column(spec.path, spec.column, names)
     offset = 0
-    for batch in parquet.iter_batches(batch_size=size):
+    for batch in _parquet_file(spec.path).iter_batches(batch_size=size):
         columns = batch.to_pydict()
         texts = columns[spec.column]
         bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)

@@ -1,10 +1,14 @@
 """Scored rows out, by the output's extension (`.jsonl`, `.csv`, `.parquet`), or JSONL on stdout.
 
 A file is written beside its target under a hidden name and renamed into place only when
-complete, so an interrupted run never leaves a file that looks finished:
+complete, so an interrupted run never leaves a file that looks finished; an existing file is
+replaced only when asked, and the input itself never:
 
-    with open_writer("scored.parquet") as write:
+    with open_writer("scored.parquet", kinds) as write:
         write({"id": [...], "pred_label": [...], ...})
+
+`kinds` (field -> int, float, bool, str or json; `kit.predict.readers.kind_of`) fixes the
+columns' types before the first chunk, so a field that is empty in the first rows keeps its type.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import csv
 import json
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from kit.errors import DataError
@@ -21,8 +25,8 @@ from kit.errors import DataError
 EXTENSIONS = (".jsonl", ".csv", ".parquet")
 
 
-def check_output(path: str | None) -> None:
-    """Refuse an output the run could not write, before any scoring."""
+def check_output(path: str | None, input: str | None = None, overwrite: bool = False) -> None:
+    """Refuse an output the run could not write, or should not, before any scoring."""
     if path is None:
         return
     target = Path(path)
@@ -30,11 +34,22 @@ def check_output(path: str | None) -> None:
         raise DataError(f"{path}: the output's extension says its format; use one of {', '.join(EXTENSIONS)}")
     if target.is_dir():
         raise DataError(f"{path}: is a folder; give a file name")
+    if input not in (None, "-") and target.exists() and target.samefile(input):
+        raise DataError(f"{path}: is the input file; write the scores to another file")
+    if target.exists() and not overwrite:
+        raise DataError(f"{path}: already exists; pass --overwrite to replace it")
     parent = target.parent
     if not parent.is_dir():
         raise DataError(f"{parent}: no such folder for the output")
     if not os.access(parent, os.W_OK):
         raise DataError(f"{parent}: cannot write here (permission denied)")
+
+
+def as_text(value) -> str | None:
+    """A value for a text cell: strings as they are, other values as JSON (`true`, `[1, 2]`), None as None."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _rows(columns: dict[str, list]) -> list[dict]:
@@ -43,70 +58,94 @@ def _rows(columns: dict[str, list]) -> list[dict]:
 
 
 class _Jsonl:
-    def __init__(self, stream):
+    def __init__(self, stream, kinds: dict[str, str]):
         self.stream = stream
 
     def write(self, columns: dict[str, list]) -> None:
-        self.stream.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in _rows(columns))
+        self.stream.writelines(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in _rows(columns))
 
     def close(self) -> None:
         self.stream.flush()
 
 
 class _Csv:
-    def __init__(self, stream):
+    def __init__(self, stream, kinds: dict[str, str]):
+        self.writer = csv.writer(stream)
+        self.writer.writerow(kinds)
         self.stream = stream
-        self.writer = None
 
     def write(self, columns: dict[str, list]) -> None:
-        if self.writer is None:
-            self.writer = csv.DictWriter(self.stream, fieldnames=list(columns))
-            self.writer.writeheader()
-        self.writer.writerows(_rows(columns))
+        self.writer.writerows([as_text(v) for v in row] for row in zip(*columns.values()))
 
     def close(self) -> None:
         self.stream.flush()
 
 
 class _Parquet:
-    def __init__(self, path: Path):
-        self.path = path
-        self.writer = None
-
-    def write(self, columns: dict[str, list]) -> None:
+    def __init__(self, path: Path, kinds: dict[str, str]):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.table(columns)
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema)
-        self.writer.write_table(table.cast(self.writer.schema))
+        types = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string(), "json": pa.string()}
+        self.schema = pa.schema([(name, types[kind]) for name, kind in kinds.items()])
+        self.text = [name for name, kind in kinds.items() if kind in ("str", "json")]
+        self.writer = pq.ParquetWriter(path, self.schema)
+
+    def write(self, columns: dict[str, list]) -> None:
+        import pyarrow as pa
+
+        columns = columns | {name: [as_text(v) for v in columns[name]] for name in self.text}
+        try:
+            table = pa.Table.from_pydict(columns, schema=self.schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
+            raise DataError(f"a column does not fit its parquet type ({str(e).splitlines()[0]}); write .jsonl") from e
+        self.writer.write_table(table)
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+        self.writer.close()
 
 
 @contextmanager
-def open_writer(path: str | None):
-    """Yields `write(columns)`; the file appears at `path` only if the block completes."""
+def _writing(target: Path):
+    """OSError while writing (a full disk, a file size limit) -> a one-line error naming the output."""
+    try:
+        yield
+    except OSError as e:
+        raise DataError(f"{target}: cannot write ({e.strerror or e})") from e
+
+
+@contextmanager
+def open_writer(path: str | None, kinds: dict[str, str]):
+    """Yields `write(columns)` (columns in `kinds`' order); the file appears at `path` only if the block
+    completes."""
     if path is None:
-        writer = _Jsonl(sys.stdout)
+        writer = _Jsonl(sys.stdout, kinds)
         yield writer.write
         writer.close()
         return
     target = Path(path)
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    suffix = target.suffix.lower()
-    stream = None if suffix == ".parquet" else partial.open("w", encoding="utf-8", newline="")
-    writer = _Parquet(partial) if stream is None else (_Csv(stream) if suffix == ".csv" else _Jsonl(stream))
+    stream = None
+
+    def write(columns: dict[str, list]) -> None:
+        with _writing(target):
+            writer.write(columns)
+
     try:
-        yield writer.write
-        writer.close()
-        if stream is not None:
-            stream.close()
-        partial.replace(target)
+        with _writing(target):
+            if target.suffix.lower() == ".parquet":
+                writer = _Parquet(partial, kinds)
+            else:
+                stream = partial.open("w", encoding="utf-8", newline="")
+                writer = (_Csv if target.suffix.lower() == ".csv" else _Jsonl)(stream, kinds)
+        yield write
+        with _writing(target):
+            writer.close()
+            if stream is not None:
+                stream.close()
+            partial.replace(target)
     finally:
         if stream is not None and not stream.closed:
-            stream.close()
+            with suppress(OSError):  # the write already failed; its error is the one to report
+                stream.close()
         partial.unlink(missing_ok=True)

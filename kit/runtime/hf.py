@@ -20,6 +20,13 @@ from kit.errors import ModelError
 
 NUM_LABELS = 2
 HUB_PROBE_TIMEOUT_S = 3.0
+# what from_pretrained loads weights from (sharded checkpoints have an index)
+WEIGHT_FILES = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
 
 
 @functools.cache
@@ -82,8 +89,14 @@ def parse_overrides(text: str | None) -> dict[str, object]:
     return overrides
 
 
+def weights_file(model: str) -> Path | None:
+    """The trained weights a local model folder holds, else None (a hub id is not looked up)."""
+    return next((Path(model) / name for name in WEIGHT_FILES if (Path(model) / name).is_file()), None)
+
+
 def load_model(model: str, no_weights: bool = False, config_overrides: str | None = None, attn: str = "sdpa"):
-    """A sequence classifier with NUM_LABELS outputs; random weights when `no_weights`."""
+    """A sequence classifier with NUM_LABELS outputs; random weights when `no_weights`, which a folder
+    holding trained weights refuses: random weights in place of trained ones would look like a model."""
     from transformers import AutoModelForSequenceClassification
 
     overrides = parse_overrides(config_overrides)
@@ -94,6 +107,11 @@ def load_model(model: str, no_weights: bool = False, config_overrides: str | Non
         if not hasattr(config, key):
             raise ModelError(f"config override {key!r}: {type(config).__name__} has no such field")
         setattr(config, key, value)
+    if no_weights and weights_file(model):
+        raise ModelError(
+            f"{model} holds trained weights ({weights_file(model).name}); --no-weights would replace them with "
+            "random ones: drop --no-weights (or NSMC_NO_WEIGHTS), or give a folder with only config and tokenizer"
+        )
     config.id2label = {0: "negative", 1: "positive"}
     config.label2id = {v: k for k, v in config.id2label.items()}
     try:
@@ -102,13 +120,20 @@ def load_model(model: str, no_weights: bool = False, config_overrides: str | Non
         return AutoModelForSequenceClassification.from_pretrained(
             model, config=config, attn_implementation=attn, **hub_options(model)
         )
-    except (OSError, ValueError) as e:
+    except Exception as e:  # OSError/ValueError from transformers, SafetensorError for a truncated file, ...
         hint = (
             " (use --no-weights for the architecture with random weights)"
-            if "weight" in str(e).lower() or isinstance(e, OSError)
+            if not weights_file(model) and ("weight" in str(e).lower() or isinstance(e, OSError))
             else ""
         )
         raise ModelError(f"{model}: the model could not be loaded ({_first_line(e)}){hint}") from e
+
+
+def check_length(model_config, length: int, option: str = "--max-length") -> None:
+    """Refuse a token length the model has no positions for (its position embeddings end there)."""
+    limit = model_config.max_position_embeddings
+    if length > limit:
+        raise ModelError(f"{option} {length} exceeds the model's {limit} positions (max_position_embeddings)")
 
 
 def run_max_length(model: str | Path) -> int | None:

@@ -8,12 +8,13 @@ This is the serving path, `predict` on an export, and the `ort` benchmark backen
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
 from kit.errors import ModelError
-from kit.manifest import read_manifest, verify_file
+from kit.manifest import MANIFEST, read_manifest, verify_file
 from kit.runtime.text_classifier import TextClassifier, load_tokenizer_json
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -79,6 +80,22 @@ def resolve_variant(export_dir: str | Path, variant: str | None = None, allow_in
     return manifest, variants[name], model, verify_file(folder, "tokenizer.json", manifest)
 
 
+def check_fits_model(folder: Path, manifest: dict, session) -> None:
+    """export.json against the model it describes: as many labels as the graph has logits, and a
+    max_length within the model's positions (config.json)."""
+    logits = session.get_outputs()[0].shape[-1]
+    if isinstance(logits, int) and logits != len(manifest["labels"]):
+        raise ModelError(
+            f"{folder / MANIFEST}: {len(manifest['labels'])} labels for a model with {logits} logits; export again"
+        )
+    config = verify_file(folder, "config.json", manifest) if "config.json" in manifest["files"] else None
+    positions = json.loads(config.read_text()).get("max_position_embeddings") if config else None
+    if positions and manifest["max_length"] > positions:
+        raise ModelError(
+            f"{folder / MANIFEST}: max_length {manifest['max_length']} exceeds the model's {positions} positions"
+        )
+
+
 def session_runner(session):
     """`predict(batch) -> logits` for a session, feeding only the inputs the graph declares."""
     names = [i.name for i in session.get_inputs()]
@@ -107,6 +124,7 @@ class OnnxClassifier(TextClassifier):
         self.labels = self.manifest["labels"]
         self.pad_id = int(self.manifest["pad_token_id"])
         self.session = create_session(model_path, provider, threads, spinning)
+        check_fits_model(self.dir, self.manifest, self.session)
         self.run = session_runner(self.session)
         self.tokenizer = load_tokenizer_json(tokenizer_path, self.max_length)
         self.description = f"onnxruntime {provider}, {self.dir} {self.variant['name']}"

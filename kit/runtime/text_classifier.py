@@ -1,8 +1,6 @@
 """Texts in, logits out: a `tokenizers` tokenizer plus a backend's `predict(batch)`, shared by the
-ONNX and PyTorch classifiers (`predict`, the server, export validation).
-
-    clf = load_classifier("exports/nsmc")     # or a `nsmckit finetune` folder (PyTorch)
-    probs = clf.predict_proba(["재밌어요", "별로"])
+ONNX and PyTorch classifiers (`predict`, the server, export validation; `kit.runtime.classifiers`
+picks one for a folder).
 
 Inputs are built exactly like training's: right padding, attention mask, all-zero
 token_type_ids, truncation to the model's max_length, length-sorted batches whose
@@ -18,7 +16,7 @@ import numpy as np
 
 from kit.batching import predict_in_batches
 from kit.errors import ModelError
-from kit.manifest import MANIFEST
+from kit.truncation import cap_texts
 
 
 def load_tokenizer_json(path: Path, max_length: int):
@@ -37,7 +35,9 @@ def load_tokenizer_json(path: Path, max_length: int):
 
 
 def encode_ids(tokenizer, texts: list[str]) -> list[np.ndarray]:
-    """Unpadded int64 token ids per text, truncated as `tokenizer` is set to (`load_tokenizer_json`)."""
+    """Unpadded int64 token ids per text, truncated as `tokenizer` is set to (`load_tokenizer_json`);
+    texts are cut by characters first (`kit.truncation`), so a huge one costs no more than a long one."""
+    texts = cap_texts(texts, tokenizer.truncation["max_length"])
     return [np.asarray(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(texts)]
 
 
@@ -64,22 +64,3 @@ class TextClassifier:
 
     def predict_proba(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         return softmax(self.predict_logits(texts, batch_size))
-
-
-def load_classifier(
-    model: str | Path, variant: str | None = None, provider: str = "cpu", threads: int | None = None
-) -> TextClassifier:
-    """An export folder (it has export.json) runs on ONNX Runtime; a model folder (a `nsmckit finetune`
-    output) on PyTorch, which is then imported."""
-    folder = Path(model)
-    if not folder.is_dir():
-        raise ModelError(f"{folder}: no such folder (give an export folder or a `nsmckit finetune` output folder)")
-    if (folder / MANIFEST).is_file():
-        from kit.runtime.onnx_session import OnnxClassifier
-
-        return OnnxClassifier(folder, variant, provider, threads)
-    if variant:
-        raise ModelError(f"{folder}: --variant is for export folders (no {MANIFEST} here)")
-    from kit.runtime.torch_backend import TorchClassifier
-
-    return TorchClassifier(folder, device="cuda" if provider == "cuda" else "cpu")

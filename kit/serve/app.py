@@ -25,12 +25,27 @@ import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kit.errors import KitError
-from kit.serve.config import ServeConfig
-from kit.serve.request_batcher import BatchStats, DynamicBatcher, QueueFull
+from kit.serve.body_limit import BodyLimit
+from kit.serve.config import ACCEPT_BACKLOG, ServeConfig, max_connections
+from kit.serve.connections import ThrottledLog, guarded_protocol, quiet_accept_errors
+from kit.serve.metrics import CountResponses, Metrics
+from kit.serve.request_batcher import DynamicBatcher, QueueFull
+from kit.settings import check_settings
+
+
+def _encodable(texts: list[str]) -> list[str]:
+    """Text the tokenizer can take: JSON lets a client send a lone surrogate (`"\\ud800"`), UTF-8 cannot hold it."""
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValueError(f"not valid Unicode text (a lone surrogate at character {e.start})") from e
+    return texts
 
 
 class PredictRequest(BaseModel):
@@ -41,6 +56,7 @@ class PredictRequest(BaseModel):
     def one_of(self):
         if (self.text is None) == (self.texts is None):
             raise ValueError('give exactly one of "text" or "texts"')
+        _encodable([self.text] if self.text is not None else self.texts)
         return self
 
 
@@ -53,71 +69,34 @@ class HttpError(Exception):
         self.headers = headers
 
 
-class Metrics:
-    def __init__(self):
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "nsmc_requests_total",
-            "HTTP requests by endpoint and status",
-            ["endpoint", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "nsmc_request_seconds",
-            "Request latency (/predict)",
-            registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-        )
-        self.batch_size = Histogram(
-            "nsmc_batch_size",
-            "Sequences per batch (split into model calls by length)",
-            registry=self.registry,
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
-        )
-        self.batch_tokens = Histogram(
-            "nsmc_batch_tokens",
-            "Padded positions per batch, summed over its calls",
-            registry=self.registry,
-            buckets=(16, 64, 256, 1024, 4096, 16384, 65536),
-        )
-        self.batch_seconds = Histogram(
-            "nsmc_batch_seconds",
-            "Time a batch spends in the model (all its calls)",
-            registry=self.registry,
-            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
-        )
-        self.calls = Counter(
-            "nsmc_model_calls_total", "Model calls (a batch is split by length)", registry=self.registry
-        )
-        self.queue_depth = Gauge("nsmc_queue_depth", "Sequences waiting for the model", registry=self.registry)
+def _error_handlers(app: FastAPI) -> None:
+    """Every failure becomes {"error": message} with its status (counted by `CountResponses`)."""
 
-    def on_batch(self, stats: BatchStats) -> None:
-        self.batch_size.observe(stats.sequences)
-        self.batch_tokens.observe(stats.padded_tokens)
-        self.batch_seconds.observe(stats.seconds)
-        self.calls.inc(stats.calls)
-
-
-def _error_handlers(app: FastAPI, metrics: Metrics) -> None:
-    """Every failure becomes {"error": message} with its status, counted by endpoint and status."""
-
-    def reply(request: Request, status: int, message: str, headers=None) -> JSONResponse:
-        metrics.requests.labels(request.url.path, str(status)).inc()
+    def reply(status: int, message: str, headers=None) -> JSONResponse:
         return JSONResponse({"error": message}, status_code=status, headers=headers)
 
     @app.exception_handler(HttpError)
     async def http_error(request: Request, exc: HttpError):
-        return reply(request, exc.status, str(exc), exc.headers)
+        return reply(exc.status, str(exc), exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def framework_error(request: Request, exc: StarletteHTTPException):  # 404, 405, the body limit's 413
+        return reply(exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
-        return reply(request, 422, f"{where}: {first.get('msg', 'invalid')}")
+        return reply(422, f"{where}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(QueueFull)
     async def queue_full(request: Request, exc: QueueFull):
-        return reply(request, 429, f"overloaded: {exc}", {"Retry-After": "1"})
+        return reply(429, f"overloaded: {exc}", {"Retry-After": "1"})
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception):
+        logging.getLogger("uvicorn.error").exception("request failed")
+        return reply(500, f"the model failed on this request ({type(exc).__name__})")
 
 
 def create_app(config: ServeConfig) -> FastAPI:
@@ -150,6 +129,7 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        quiet_accept_errors(asyncio.get_running_loop(), ThrottledLog(logging.getLogger("uvicorn.error")))
         # Load in the background: the port answers at once, /health says 503 until the model is warm.
         loading = asyncio.create_task(load())
         loading.add_done_callback(record_failure)
@@ -161,16 +141,10 @@ def create_app(config: ServeConfig) -> FastAPI:
             await state["batcher"].stop()
 
     app = FastAPI(title="nsmckit", lifespan=lifespan)
-    _error_handlers(app, metrics)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(CountResponses, metrics=metrics)  # outermost: it sees every answer, 413s included
+    _error_handlers(app)
     model_id = config.model_id or Path(config.export_dir).resolve().name
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > config.max_body_bytes:
-            metrics.requests.labels(request.url.path, "413").inc()
-            return JSONResponse({"error": f"body of {length} bytes exceeds {config.max_body_bytes}"}, status_code=413)
-        return await call_next(request)
 
     @app.post("/predict")
     async def predict(body: PredictRequest):
@@ -182,10 +156,11 @@ def create_app(config: ServeConfig) -> FastAPI:
         start = time.perf_counter()
         classifier: OnnxClassifier = state["classifier"]
         metrics.queue_depth.set(state["batcher"].queued_sequences)
-        logits = await state["batcher"].submit(classifier.encode(texts)) if texts else np.zeros((0, 2), np.float32)
+        # Tokenizing runs beside the event loop (tokenizers releases the GIL), so /health never waits on it.
+        seqs = await asyncio.get_running_loop().run_in_executor(None, classifier.encode, texts)
+        logits = await state["batcher"].submit(seqs) if texts else np.zeros((0, len(classifier.labels)), np.float32)
         probs = softmax(logits)
         metrics.latency.observe(time.perf_counter() - start)
-        metrics.requests.labels("/predict", "200").inc()
         predictions = [
             {
                 "label": int(p.argmax()),
@@ -202,7 +177,6 @@ def create_app(config: ServeConfig) -> FastAPI:
     async def health():
         if not state["ready"]:
             raise HttpError(503, state.get("error", "model is loading"))
-        metrics.requests.labels("/health", "200").inc()
         return {"status": "ok"}
 
     @app.get("/info")
@@ -222,6 +196,7 @@ def create_app(config: ServeConfig) -> FastAPI:
             "onnxruntime": {"threads": config.threads, "spinning": config.spinning},
             "max_texts": config.max_texts,
             "max_body_bytes": config.max_body_bytes,
+            "connections": {**asdict(config.connections), "max_connections": max_connections(config.connections)},
             "manifest": manifest,
         }
 
@@ -240,6 +215,8 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_l
 
     from kit.runtime.onnx_session import resolve_variant
 
+    for settings in (config, config.batching, config.connections):
+        check_settings(settings)
     if not Path(config.export_dir).is_dir():
         raise KitError(f"{config.export_dir}: no such export folder")
     resolve_variant(config.export_dir, config.variant)  # a corrupt or missing model fails here, in one line
@@ -254,4 +231,7 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_l
         log_level=os.environ.get("NSMC_LOG_LEVEL", "info"),
         timeout_graceful_shutdown=30,
         access_log=access_log,
+        http=guarded_protocol(config.connections),
+        timeout_keep_alive=config.connections.keep_alive_s,
+        backlog=ACCEPT_BACKLOG,
     )

@@ -1,11 +1,48 @@
-"""The server's settings: HTTP limits, ONNX Runtime threads and dynamic batching. Kept apart from
-the app so the CLI reads their defaults and help without importing FastAPI."""
+"""The server's settings: HTTP limits, connection limits, ONNX Runtime threads and dynamic batching.
+Kept apart from the app so the CLI reads their defaults and help without importing FastAPI."""
 
 from __future__ import annotations
 
+import resource
 from dataclasses import dataclass, field
 
 from kit.settings import setting
+
+ACCEPT_BACKLOG = 128  # asyncio accepts up to this many connections at once, before the limit sees them
+FD_RESERVE = 64  # open files the server needs besides client sockets: the model, logs, the event loop
+
+
+def max_connections(config: ConnectionConfig) -> int:
+    """As set, else low enough under the process's open-file limit that accepting a burst of connections never
+    fails with EMFILE."""
+    if config.max_connections:
+        return config.max_connections
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1024
+    return max(8, min(1024, soft - ACCEPT_BACKLOG - FD_RESERVE))
+
+
+@dataclass
+class ConnectionConfig:
+    """How long a client may take to send a request, and how many may be connected at once."""
+
+    header_timeout_s: float = setting(
+        10.0,
+        "Seconds a connection may take to send a request's headers; a slower one is dropped.",
+        min=0.1,
+        flag="--header-timeout",
+    )
+    body_timeout_s: float = setting(
+        30.0, "Seconds a request may take to send its body once the headers are in.", min=0.1, flag="--body-timeout"
+    )
+    keep_alive_s: int = setting(5, "Seconds an idle keep-alive connection stays open.", min=1, flag="--keep-alive")
+    max_connections: int | None = setting(
+        None,
+        "Open connections at most. At the limit a new connection displaces the one waiting longest for its "
+        "request headers, else it is closed.  [default: the open-file limit minus 192, at most 1024]",
+        min=1,
+    )
 
 
 @dataclass
@@ -40,6 +77,9 @@ class ServeConfig:
         flag="--spin/--no-spin",
     )
     batching: BatcherConfig = field(default_factory=BatcherConfig)
+    connections: ConnectionConfig = field(default_factory=ConnectionConfig)
     max_texts: int = setting(256, "Texts per request; beyond this 413.", min=1)
-    max_body_bytes: int = setting(1 << 20, "Request body size; beyond this 413.", min=1)
+    max_body_bytes: int = setting(
+        1 << 20, "Request body size, counted as it arrives (chunked or not); beyond this 413.", min=1
+    )
     model_id: str | None = None  # reported in responses; default: the export folder name

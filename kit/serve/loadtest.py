@@ -20,13 +20,13 @@ from kit.bench.results import BenchResult, Cell
 from kit.bench.stats import summarize
 from kit.environment import environment
 from kit.errors import KitError
-from kit.settings import setting
+from kit.settings import check_settings, setting
 
 
 @dataclass
 class LoadtestConfig:
     url: str  # server root, e.g. http://127.0.0.1:8000
-    concurrency: tuple[int, ...] = setting((1, 8, 32, 128), "Comma-separated concurrency levels.")
+    concurrency: tuple[int, ...] = setting((1, 8, 32, 128), "Comma-separated concurrency levels.", min=1)
     duration_s: float = setting(10.0, "Seconds per level.", flag="--duration", min=0.1)
     requests: int | None = setting(None, "Stop a level after this many requests.", min=1)
     texts_per_request: int = setting(1, "Texts per request.", min=1)
@@ -105,34 +105,36 @@ async def _server_info(session, url: str) -> dict:
         raise KitError(f"{url}: no nsmckit server answers /info ({type(e).__name__})") from e
 
 
-async def _run(config: LoadtestConfig, progress) -> list[Cell]:
+async def _run(config: LoadtestConfig, progress, result: BenchResult, on_cell) -> None:
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=max(config.concurrency))
     timeout = aiohttp.ClientTimeout(total=config.timeout_s)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         info = await _server_info(session, config.url)
-        cells = []
         for concurrency in config.concurrency:
             cell = await _level(session, config, concurrency)
             cell.precision, cell.max_length = info.get("variant", "?"), info.get("max_length", 0)
-            cells.append(cell)
+            result.cells.append(cell)
+            if on_cell:
+                on_cell(result)
             p = cell.latency_ms or {}
             progress(
                 f"concurrency {concurrency}: {cell.samples_per_s:,.1f} texts/s, p50 {p.get('p50', 0):.1f} ms, "
                 f"p99 {p.get('p99', 0):.1f} ms, errors {cell.errors or 0}"
             )
-        return cells
 
 
-def run_loadtest(config: LoadtestConfig, progress=print) -> BenchResult:
+def run_loadtest(config: LoadtestConfig, progress=print, on_cell=None) -> BenchResult:
+    """Every concurrency level in turn; `on_cell(result so far)` after each, as `kit.bench.runner.run_bench`."""
+    check_settings(config)
     if not config.allow_remote:
         check_loopback(config.url)
     if not config.texts:
         raise KitError("no texts to send")
-    cells = asyncio.run(_run(config, progress))
-    cfg = asdict(config) | {"texts": f"{len(config.texts)} texts"}
-    return BenchResult(cfg, environment(), False, cells)
+    result = BenchResult(asdict(config) | {"texts": f"{len(config.texts)} texts"}, environment(), False, [])
+    asyncio.run(_run(config, progress, result, on_cell))
+    return result
 
 
 def read_texts(path: str) -> tuple[str, ...]:

@@ -122,23 +122,39 @@ class DynamicBatcher:
             task.add_done_callback(lambda done: (running.discard(done), slots.release()))
 
     async def _serve(self, batch: list[_Request]) -> None:
-        """Answer every request of the batch: its rows, or the failure (which fails this batch, not the server)."""
+        """Answer every request of the batch with its rows. If the batch fails, each request is retried alone,
+        so only a request that fails by itself gets the failure: a bad request cannot fail its batch-mates."""
         seqs = [s for r in batch for s in r.seqs]
         try:
             logits = await self._logits(seqs)
         except Exception as e:
-            for request in batch:
-                if not request.future.done():
-                    request.future.set_exception(e)
+            if len(batch) == 1:
+                self._answer(batch[0], error=e)
+            else:
+                for request in batch:
+                    await self._serve_alone(request)
         else:
             offset = 0
             for request in batch:
-                rows = logits[offset : offset + len(request.seqs)]
+                self._answer(request, rows=logits[offset : offset + len(request.seqs)])
                 offset += len(request.seqs)
-                if not request.future.done():  # the client may have gone away
-                    request.future.set_result(rows)
         finally:
             self.queued_sequences -= len(seqs)
+
+    async def _serve_alone(self, request: _Request) -> None:
+        try:
+            self._answer(request, rows=await self._logits(request.seqs))
+        except Exception as e:
+            self._answer(request, error=e)
+
+    @staticmethod
+    def _answer(request: _Request, rows: np.ndarray | None = None, error: Exception | None = None) -> None:
+        if request.future.done():  # the client went away
+            return
+        if error is not None:
+            request.future.set_exception(error)
+        else:
+            request.future.set_result(rows)
 
     async def _logits(self, seqs: list[np.ndarray]) -> np.ndarray:
         """Length-sort, split into calls by cost, run them off the event loop, restore the order."""

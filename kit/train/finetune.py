@@ -25,8 +25,8 @@ from kit.data.nsmc import DataConfig, NsmcSplits, load_nsmc
 from kit.environment import environment
 from kit.errors import KitError, RunError
 from kit.metrics import classification_metrics
-from kit.runtime.hf import load_model, load_tokenizer
-from kit.settings import setting
+from kit.runtime.hf import check_length, load_model, load_tokenizer
+from kit.settings import check_settings, setting
 from kit.train.checkpoints import last_complete_checkpoint
 from kit.train.curves import RUN_FILE, Curves, plot_curves
 
@@ -114,8 +114,6 @@ class FinetuneResult:
 def resolve_precision(precision: str) -> str:
     import torch
 
-    if precision not in PRECISIONS:
-        raise KitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision == "auto":
         if not torch.cuda.is_available():
             return "fp32"
@@ -131,8 +129,6 @@ def check_trackers(report_to: tuple[str, ...]) -> list[str]:
 
     trackers = [t for t in report_to if t != "none"]
     for tracker in trackers:
-        if tracker not in TRACKERS:
-            raise KitError(f"--report-to {tracker}: choose from {', '.join(TRACKERS)}")
         if importlib.util.find_spec(TRACKERS[tracker]) is None:
             raise KitError(
                 f"--report-to {tracker} needs the {TRACKERS[tracker]} package: pip install 'nsmckit[{tracker}]'"
@@ -283,8 +279,7 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
 
     from kit.train.batches import PaddingCollator, PaddingMeter, TokenDataset
 
-    if config.strategy not in STRATEGIES:
-        raise KitError(f"strategy must be one of {', '.join(STRATEGIES)}, got {config.strategy!r}")
+    check_settings(config)
     trackers = check_trackers(config.report_to)
     out, resume_from = check_output_dir(config)
     precision = resolve_precision(config.precision)
@@ -292,10 +287,7 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
     splits = splits or load_nsmc(config.data)
     set_seed(config.seed)
     model = load_model(config.model, config.no_weights, config.config_overrides)
-    if config.max_length > model.config.max_position_embeddings:
-        raise KitError(
-            f"max_length {config.max_length} exceeds the model's {model.config.max_position_embeddings} positions"
-        )
+    check_length(model.config, config.max_length)
 
     datasets = {
         name: TokenDataset(encode(tokenizer, split.texts, config.max_length, progress=True), split.labels)

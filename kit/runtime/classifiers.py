@@ -1,0 +1,49 @@
+"""Which classifier a model folder gets: an export folder (export.json) runs on ONNX Runtime, a model
+folder (a `nsmckit finetune` output) on PyTorch, which is imported only then.
+
+    clf = load_classifier("exports/nsmc")     # or "runs/nsmc"
+    probs = clf.predict_proba(["재밌어요", "별로"])
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kit.errors import ModelError
+from kit.manifest import MANIFEST, read_manifest
+from kit.runtime.text_classifier import TextClassifier
+
+
+def _folder(model: str | Path) -> Path:
+    folder = Path(model)
+    if not folder.is_dir():
+        raise ModelError(f"{folder}: no such folder (give an export folder or a `nsmckit finetune` output folder)")
+    return folder
+
+
+def load_classifier(
+    model: str | Path, variant: str | None = None, provider: str = "cpu", threads: int | None = None
+) -> TextClassifier:
+    folder = _folder(model)
+    if (folder / MANIFEST).is_file():
+        from kit.runtime.onnx_session import OnnxClassifier
+
+        return OnnxClassifier(folder, variant, provider, threads)
+    if variant:
+        raise ModelError(f"{folder}: --variant is for export folders (no {MANIFEST} here)")
+    from kit.runtime.torch_backend import TorchClassifier
+
+    return TorchClassifier(folder, device="cuda" if provider == "cuda" else "cpu")
+
+
+def classifier_labels(model: str | Path) -> list[str]:
+    """The label names a classifier folder predicts, read without loading the model."""
+    folder = _folder(model)
+    if (folder / MANIFEST).is_file():
+        return read_manifest(folder)["labels"]
+    try:
+        id2label = json.loads((folder / "config.json").read_text())["id2label"]
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelError(f"{folder}: no config.json with id2label ({type(e).__name__})") from e
+    return [id2label[str(i)] for i in range(len(id2label))]

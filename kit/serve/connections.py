@@ -1,0 +1,138 @@
+"""Connections that a few slow or stalled clients cannot use up: uvicorn's HTTP/1.1 protocol (h11) with a
+deadline for each request's headers and body, and a bound on open connections.
+
+uvicorn closes idle keep-alive connections, but a client that sends half its headers, or half its body,
+keeps its connection (and a file descriptor) forever; with enough of them the process runs out of file
+descriptors, `/health` stops answering and every refused accept is logged. Here:
+
+- a connection waiting for request headers gets `header_timeout_s`, then for the body `body_timeout_s`;
+  a request being computed or answered has no deadline (that is the batcher's business);
+- at `max_connections` (below the open-file limit), a new connection displaces the connection that has
+  waited longest for request headers (a stalled or idle client), else it is closed at once;
+- dropped and refused connections (and accepts that fail anyway) are logged as counts, at most once per
+  `LOG_EVERY_S`.
+
+    uvicorn.run(app, http=guarded_protocol(ConnectionConfig()), timeout_keep_alive=5)
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections import Counter
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from kit.serve.config import ConnectionConfig, max_connections
+
+LOG_EVERY_S = 10.0
+
+
+class ThrottledLog:
+    """Counts events by kind and logs them together, at most once per `every_s` seconds."""
+
+    def __init__(self, logger: logging.Logger, every_s: float = LOG_EVERY_S):
+        self.logger, self.every_s = logger, every_s
+        self.counts: Counter[str] = Counter()
+        self.last = float("-inf")
+
+    def note(self, kind: str) -> None:
+        self.counts[kind] += 1
+        now = time.monotonic()
+        if now - self.last >= self.every_s:
+            summary = ", ".join(f"{n} {what}" for what, n in self.counts.items())
+            self.logger.warning("connections: %s (logged at most every %g s)", summary, self.every_s)
+            self.counts.clear()
+            self.last = now
+
+
+class GuardedH11Protocol(H11Protocol):
+    """One client connection: uvicorn's h11 protocol plus the deadlines and the connection bound."""
+
+    def __init__(self, *args, limits: ConnectionConfig, log: ThrottledLog, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limits, self.log = limits, log
+        self.max_connections = max_connections(limits)
+        self.waiting_for: str | None = None  # "headers" or "body" while a deadline runs
+        self.waiting_since = 0.0
+        self.deadline = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections and not self._displace_stalled():
+            self.log.note("refused at the connection limit")
+            transport.close()
+            return
+        self._watch()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._watch()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._watch()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel()
+        super().connection_lost(exc)
+
+    def _watch(self) -> None:
+        """Start the deadline for what the client owes us now, if it changed; none while we owe the answer."""
+        state = self.conn.their_state
+        waiting_for = "headers" if state is h11.IDLE else "body" if state is h11.SEND_BODY else None
+        if waiting_for == self.waiting_for or self.transport.is_closing():
+            return
+        self._cancel()
+        self.waiting_for, self.waiting_since = waiting_for, time.monotonic()
+        if waiting_for is not None:
+            seconds = self.limits.header_timeout_s if waiting_for == "headers" else self.limits.body_timeout_s
+            self.deadline = self.loop.call_later(seconds, self._expire)
+
+    def _cancel(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+        self.deadline, self.waiting_for = None, None
+
+    def _expire(self) -> None:
+        if not self.transport.is_closing():
+            self.log.note(f"dropped after waiting for their request {self.waiting_for}")
+            self.transport.close()
+
+    def _displace_stalled(self) -> bool:
+        """Close the connection that has waited longest for request headers; False if every other one is busy."""
+        waiting = [
+            c
+            for c in self.connections
+            if c is not self and getattr(c, "waiting_for", None) == "headers" and not c.transport.is_closing()
+        ]
+        if not waiting:
+            return False
+        oldest = min(waiting, key=lambda c: c.waiting_since)
+        self.log.note("displaced at the connection limit")
+        oldest.transport.close()
+        return True
+
+
+def quiet_accept_errors(loop, log: ThrottledLog) -> None:
+    """asyncio logs a traceback for every accept() that fails for want of file descriptors; count them instead
+    (the connection limit keeps them from happening; this is for a process whose limit is lower still)."""
+    previous = loop.get_exception_handler()
+
+    def handler(loop, context):
+        if context.get("message") == "socket.accept() out of system resource":
+            log.note("accepts failed: out of file descriptors")
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+
+
+def guarded_protocol(limits: ConnectionConfig):
+    """The protocol factory for `uvicorn.Config(http=...)`."""
+    log = ThrottledLog(logging.getLogger("uvicorn.error"))
+    return functools.partial(GuardedH11Protocol, limits=limits, log=log)

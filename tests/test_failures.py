@@ -1,0 +1,105 @@
+"""Every failure a user can act on is one line, `Error: ...`, and exit code 1, with `--debug` for the
+traceback: corrupt model files, hand-edited manifests, lengths beyond the model, a missing extra."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from kit.cli import main
+
+
+def one_line_error(args: list[str], message: str) -> None:
+    """Exit code 1, and the failure is the last line (progress lines may come before it)."""
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    last = result.output.splitlines()[-1]
+    assert last.startswith("Error: ") and message in last, result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def truncated_model(tiny_model_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("truncated") / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    return folder
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "export --onnx {model} --output {tmp}/e",
+        "predict {model} 좋다",
+        "bench --model {model} --backends torch:fp32 --data-dir {data} --fixed-lengths 64 --output {tmp}/b",
+    ],
+)
+def test_a_truncated_weights_file(truncated_model, nsmc_dir, tmp_path, command):
+    args = command.format(model=truncated_model, tmp=tmp_path, data=nsmc_dir).split()
+    one_line_error(args, f"{truncated_model}: the model could not be loaded")
+
+
+def edited_export(export, tmp_path, edit) -> str:
+    copy = tmp_path / "edited"
+    shutil.copytree(export, copy)
+    manifest = json.loads((copy / "export.json").read_text())
+    edit(manifest)
+    (copy / "export.json").write_text(json.dumps(manifest))
+    return str(copy)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: m.pop("variants"), "'variants' is missing, expected a list of variants"),
+        (lambda m: m.update(max_length="abc"), "'max_length' is 'abc', expected an integer of at least 2"),
+        (lambda m: m.update(labels=[]), "'labels' is [], expected a list of two or more label names"),
+        (lambda m: m.update(default_variant="fp64"), "'default_variant' 'fp64' is not one of the variants"),
+        (lambda m: m.update(labels=["a", "b", "c"]), "3 labels for a model with 2 logits"),
+        (lambda m: m.update(max_length=4096), "max_length 4096 exceeds the model's 128 positions"),
+    ],
+)
+def test_a_hand_edited_manifest_is_checked_at_load(tiny_export, tmp_path, edit, message):
+    one_line_error(["predict", edited_export(tiny_export.path, tmp_path, edit), "좋다"], message)
+
+
+def test_lengths_beyond_the_models_positions(tiny_model_dir, tiny_export, nsmc_dir, tmp_path):
+    one_line_error(
+        ["export", "--onnx", str(tiny_model_dir), "--output", str(tmp_path / "e"), "--max-length", "100000"],
+        "--max-length 100000 exceeds the model's 128 positions",
+    )
+    bench = ["bench", "--export", str(tiny_export.path), "--data-dir", str(nsmc_dir), "--output", str(tmp_path / "b")]
+    one_line_error([*bench, "--fixed-lengths", "100000"], "--fixed-lengths 100000 exceeds the model's 128 positions")
+    assert not (tmp_path / "e").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("option", ["--batch-sizes 0", "--fixed-lengths 1,64", "--strategies fixed,random"])
+def test_bad_options_are_refused_where_click_parses_them(option):
+    result = CliRunner().invoke(main, ["bench", *option.split()])
+    assert result.exit_code == 2 and f"Invalid value for '{option.split()[0]}'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_without_its_extra_names_the_install(tiny_export):
+    hide = "import sys; sys.modules['fastapi'] = None; from kit.cli import main; main()"  # as if not installed
+    proc = subprocess.run([sys.executable, "-c", hide, "serve", str(tiny_export.path)], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr == "Error: the module 'fastapi' is not installed: pip install 'nsmckit[serve]'\n"
+
+
+def test_debug_shows_the_traceback(tiny_export, tmp_path):
+    source = tmp_path / "bad.jsonl"
+    source.write_text("{not json\n")
+    args = ["predict", str(tiny_export.path), "--input", str(source)]
+    plain = CliRunner().invoke(main, args)
+    assert plain.exit_code == 1 and plain.output.count("\n") == 1
+    debug = CliRunner().invoke(main, ["--debug", *args])
+    assert debug.exit_code == 1 and type(debug.exception).__name__ == "DataError"
+    from_env = CliRunner().invoke(main, args, env={"NSMCKIT_DEBUG": "1"})
+    assert type(from_env.exception).__name__ == "DataError"

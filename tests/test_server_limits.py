@@ -1,0 +1,157 @@
+"""A server that a few requests cannot stall or bloat, tried as a hostile client would, against a real
+`nsmckit serve`: chunked bodies over the limit, clients that stop mid-request, more stalled connections
+than file descriptors, text UTF-8 cannot hold, a request that fails in the model, invented paths."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import socket
+import threading
+
+import httpx
+import numpy as np
+import pytest
+
+from kit.runtime.onnx_session import OnnxClassifier
+from tests.serving import start_server
+
+
+def stop(proc) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def guarded(tiny_export):
+    proc, url = start_server(tiny_export.path, "--header-timeout", "1", "--body-timeout", "1", "--max-wait-ms", "5")
+    yield url
+    stop(proc)
+
+
+def metric(url: str, endpoint: str, status: str) -> float:
+    line = f'nsmc_requests_total{{endpoint="{endpoint}",status="{status}"}} '
+    found = [row for row in httpx.get(f"{url}/metrics").text.splitlines() if row.startswith(line)]
+    return float(found[0].rsplit(" ", 1)[1]) if found else 0.0
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_health_keeps_answering(guarded):
+    """10 MB sent with chunked transfer encoding (no Content-Length): refused once 1 MiB has arrived."""
+    chunk = b"a" * 65536
+    results = {}
+
+    def big():
+        def body():
+            yield b'{"text": "'
+            for _ in range(160):
+                yield chunk
+            yield b'"}'
+
+        headers = {"content-type": "application/json"}
+        results["big"] = httpx.post(f"{guarded}/predict", content=body(), headers=headers, timeout=60)
+
+    sender = threading.Thread(target=big)
+    sender.start()
+    health = []
+    while sender.is_alive():
+        health.append(httpx.get(f"{guarded}/health", timeout=2).status_code)  # a stalled loop fails this
+    sender.join()
+    assert results["big"].status_code == 413 and "exceeds --max-body-bytes" in results["big"].json()["error"]
+    assert health and set(health) == {200}
+
+
+def raw_connection(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: appl",  # stops mid-headers
+        b'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"text": ',  # stops mid-body
+    ],
+)
+def test_a_client_that_stops_mid_request_is_dropped(guarded, partial):
+    with raw_connection(guarded) as client:  # its 10 s read timeout fails the test if the server keeps it open
+        client.sendall(partial)
+        assert client.recv(1024) == b""  # closed at the 1 s deadline, with no answer owed
+
+
+def test_stalled_connections_beyond_the_file_limit_leave_health_answering(tiny_export, tmp_path):
+    """300 clients that never finish their headers, against a process allowed 256 open files."""
+    log = tmp_path / "serve.log"
+    proc, url = start_server(tiny_export.path, "--header-timeout", "60", log=log, open_files=256)
+    stalled = []
+    try:
+        for _ in range(300):
+            client = raw_connection(url)
+            client.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            stalled.append(client)
+        for _ in range(5):
+            assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+        info = httpx.get(f"{url}/info", timeout=5).json()
+        assert info["connections"]["max_connections"] == 256 - 192  # the accept backlog and 64 files kept free
+    finally:
+        for client in stalled:
+            client.close()
+        stop(proc)
+    text = log.read_text()
+    assert "Too many open files" not in text and "out of system resource" not in text
+    assert text.count("connections: ") <= 2 and len(text) < 20_000  # counted, not one line per connection
+
+
+def test_a_lone_surrogate_is_422(guarded):
+    body = b'{"text": "\\ud800"}'  # valid JSON, but no UTF-8 encoding exists for it
+    reply = httpx.post(f"{guarded}/predict", content=body, headers={"content-type": "application/json"})
+    assert reply.status_code == 422 and "lone surrogate" in reply.json()["error"]
+
+
+@pytest.fixture(scope="module")
+def overlong_export(tiny_export, tmp_path_factory):
+    """The tiny export claiming max_length 4096 without its config.json to contradict it: a review longer than
+    the model's 128 positions then fails inside ONNX Runtime, as an export with a wrong max_length did."""
+    folder = tmp_path_factory.mktemp("overlong") / "export"
+    shutil.copytree(tiny_export.path, folder)
+    manifest = json.loads((folder / "export.json").read_text())
+    manifest["max_length"] = 4096
+    del manifest["files"]["config.json"]
+    (folder / "config.json").unlink()
+    (folder / "export.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_a_request_that_fails_in_the_model_fails_alone(tiny_export, overlong_export):
+    proc, url = start_server(overlong_export, "--max-wait-ms", "300")
+    short = ["정말 재미있어요", "시간 아깝다", "배우 연기 좋았다"]
+    try:
+
+        async def together():
+            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+                bad = client.post("/predict", json={"text": "감동 " * 400})
+                good = [client.post("/predict", json={"text": t}) for t in short]
+                return await asyncio.gather(bad, *good)
+
+        bad, *good = asyncio.run(together())
+        assert bad.status_code == 500 and "the model failed" in bad.json()["error"]
+        assert [g.status_code for g in good] == [200, 200, 200]
+        expected = OnnxClassifier(tiny_export.path).predict_proba(short)
+        assert np.allclose([g.json()["probabilities"] for g in good], expected, atol=1e-5)
+        assert metric(url, "/predict", "500") == 1 and metric(url, "/predict", "200") == 3
+    finally:
+        stop(proc)
+
+
+def test_unknown_paths_share_one_label_and_every_status_is_counted(guarded):
+    before = httpx.get(f"{guarded}/metrics").text
+    for i in range(50):
+        httpx.post(f"{guarded}/x{i:06d}", content=b"", headers={"content-length": "0"})
+    httpx.post(f"{guarded}/predict", json={"text": 5})
+    after = httpx.get(f"{guarded}/metrics").text
+    assert "/x0000" not in after
+    assert metric(guarded, "unmatched", "404") >= 50
+    assert metric(guarded, "/predict", "422") >= 1
+    series = [line for line in after.splitlines() if line.startswith("nsmc_requests_total{")]
+    assert len(series) - len([line for line in before.splitlines() if line.startswith("nsmc_requests_total{")]) <= 3
