@@ -1,12 +1,23 @@
-# nsmckit serving image: ONNX Runtime + tokenizers + FastAPI, no torch.
-#   GPU (default): docker build -t nsmckit .
-#   CPU:           docker build -t nsmckit:cpu --build-arg BASE=python:3.12-slim --build-arg ORT=onnxruntime==1.32.0 .
+# nsmckit serving image: ONNX Runtime + tokenizers + FastAPI, no torch. docker/build.sh builds it with
+# Docker, or with podman where no Docker engine or registry is at hand.
+#   CPU (default): docker build -t nsmckit:cpu .
+#   GPU:           docker build -t nsmckit:gpu --build-arg FLAVOR=gpu .
 #   Bake a model:  docker build --build-arg MODEL_SRC=exports/nsmc -t nsmckit:nsmc .
-#   Run:           docker run --gpus all -p 8000:8000 -v $PWD/exports/nsmc:/model nsmckit
-ARG BASE=nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04
+#   Run:           docker run -p 8000:8000 -v $PWD/exports/nsmc:/model:ro nsmckit:cpu
+#                  docker run --gpus all -p 8000:8000 -v $PWD/exports/nsmc:/model:ro nsmckit:gpu
+#
+# One Python base for both flavors, no CUDA base image: onnxruntime-gpu's `cuda` and `cudnn` extras bring
+# the CUDA 13 runtime, cuBLAS, cuFFT, cuRAND, NVRTC and cuDNN 9 as pip wheels, which the kit loads at
+# start (onnxruntime.preload_dlls). So the GPU image needs only the host's NVIDIA driver (and the
+# container toolkit's `--gpus`), pins its CUDA libraries with the rest of its packages, and builds where
+# no CUDA base image can be pulled. On a host where CUDA cannot start, `--provider auto` (the default)
+# serves on the CPU and /info says so; `--provider cuda` refuses to start.
+ARG BASE=python:3.12-slim
 FROM ${BASE}
 
-ARG ORT=onnxruntime-gpu==1.31.1
+ARG FLAVOR=cpu
+ARG ORT_CPU=onnxruntime==1.32.0
+ARG ORT_GPU=onnxruntime-gpu[cuda,cudnn]==1.31.1
 ARG MODEL_SRC=docker/no-model
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,20 +27,22 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
-# The CUDA base has no Python; python:3.12-slim has one. Either way, install into a venv.
+# A base without Python (a distro image) gets it from apt, cache cleaned in the same layer.
 # Distro Python is left unpinned on purpose: it should follow the base image's security updates.
 # hadolint ignore=DL3008
 RUN if ! command -v python3 >/dev/null; then \
         apt-get update \
         && apt-get install -y --no-install-recommends python3 python3-venv \
-        && rm -rf /var/lib/apt/lists/*; \
+        && apt-get clean \
+        && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin; \
     fi \
     && python3 -m venv /opt/venv
 
 WORKDIR /app
 COPY setup.py README.md constraints.txt ./
 COPY kit ./kit
-RUN pip install --no-compile -c constraints.txt ".[serve]" "${ORT}"
+RUN if [ "$FLAVOR" = gpu ]; then ort="$ORT_GPU"; else ort="$ORT_CPU"; fi \
+    && pip install --no-compile -c constraints.txt ".[serve]" "$ort"
 
 COPY ${MODEL_SRC} /model
 

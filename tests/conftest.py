@@ -132,3 +132,16 @@ def tiny_export(tiny_model_dir, tmp_path_factory):
         ExportConfig(model=str(tiny_model_dir), output=str(out), optimize=("O2",), quantize=("int8",), max_length=64),
         progress=lambda line: None,
     )
+
+
+FIGURES = pytest.StashKey[list]()
+
+
+def record_figure(config, line: str) -> None:
+    """A measured figure a test wants in CI's log (image size, start-to-healthy time), printed at the end."""
+    config.stash.setdefault(FIGURES, []).append(line)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for line in config.stash.get(FIGURES, []):
+        terminalreporter.write_line(f"figure: {line}")

@@ -12,6 +12,19 @@ from pathlib import Path
 
 import httpx
 
+# The limits the bad-request catalogue is written against, and the catalogue: (httpx.post kwargs, status, message).
+LIMIT_FLAGS = ("--max-texts", "8", "--max-body-bytes", "4000")
+BAD_REQUESTS = [
+    ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+    ({"json": {"text": 5}}, 422, "text:"),
+    ({"json": {"texts": "not a list"}}, 422, "texts:"),
+    ({"json": {"text": "a", "texts": ["b"]}}, 422, 'exactly one of "text" or "texts"'),
+    ({"json": {}}, 422, 'exactly one of "text" or "texts"'),
+    ({"json": {"texts": ["좋다"] * 9}}, 413, "--max-texts 8"),
+    ({"json": {"text": "가" * 3000}}, 413, "exceeds --max-body-bytes 4000"),
+    ({"content": b'{"text": "\\ud800"}', "headers": {"content-type": "application/json"}}, 422, "lone surrogate"),
+]
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -26,9 +39,12 @@ def entrypoint(export_dir, port: int, *flags: str) -> list[str]:
     return [*base, "serve", str(export_dir), "--host", "127.0.0.1", "--port", str(port), *flags]
 
 
-def start_server(export_dir, *flags: str, timeout: float = 60, log: Path | None = None, open_files: int | None = None):
+def start_server(
+    export_dir, *flags: str, timeout: float = 60, log: Path | None = None, open_files: int | None = None, env=None
+):
     """The server, once /health says 200. Its output goes to `log` (a file: a pipe nobody reads would fill
-    and stall it); `open_files` caps its file descriptors, as a container's ulimit does."""
+    and stall it); `open_files` caps its file descriptors, as a container's ulimit does; `env` replaces the
+    environment it inherits."""
     port = free_port()
     log = log or Path(tempfile.mkstemp(prefix="nsmckit-serve-", suffix=".log")[1])
 
@@ -43,6 +59,7 @@ def start_server(export_dir, *flags: str, timeout: float = 60, log: Path | None 
             stdout=out,
             stderr=subprocess.STDOUT,
             preexec_fn=limit_files if open_files else None,
+            env=env,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

@@ -17,7 +17,7 @@ import pytest
 
 from kit.runtime.onnx_session import OnnxClassifier
 from tests.helpers import wait_until
-from tests.serving import free_port, start_server
+from tests.serving import BAD_REQUESTS, LIMIT_FLAGS, free_port, start_server
 
 TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", "", "😂 CG는 awesome한데 story가 boring", "감동 " * 300]
 
@@ -35,7 +35,7 @@ def concurrent_probabilities(url: str, n: int) -> list[list[float]]:
 
 @pytest.fixture(scope="module")
 def server(tiny_export):
-    proc, url = start_server(tiny_export.path, "--max-wait-ms", "10", "--max-texts", "8", "--max-body-bytes", "4000")
+    proc, url = start_server(tiny_export.path, "--max-wait-ms", "10", *LIMIT_FLAGS)
     yield url
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
@@ -58,18 +58,7 @@ def test_http_predictions_equal_offline_single_batched_and_concurrent(server, of
     assert np.allclose(concurrent_probabilities(server, 60), [expected[i % 5] for i in range(60)], atol=1e-5)
 
 
-@pytest.mark.parametrize(
-    ("request_kwargs", "status", "message"),
-    [
-        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
-        ({"json": {"text": 5}}, 422, "text:"),
-        ({"json": {"texts": "not a list"}}, 422, "texts:"),
-        ({"json": {"text": "a", "texts": ["b"]}}, 422, 'exactly one of "text" or "texts"'),
-        ({"json": {}}, 422, 'exactly one of "text" or "texts"'),
-        ({"json": {"texts": ["좋다"] * 9}}, 413, "--max-texts 8"),
-        ({"json": {"text": "가" * 3000}}, 413, "exceeds --max-body-bytes 4000"),
-    ],
-)
+@pytest.mark.parametrize(("request_kwargs", "status", "message"), BAD_REQUESTS)
 def test_bad_requests_get_their_status_while_good_ones_succeed(server, request_kwargs, status, message):
     async def mixed():
         async with httpx.AsyncClient(base_url=server) as client:

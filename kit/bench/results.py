@@ -31,6 +31,8 @@ class Cell:
     tokenize_s: float | None = None
     padding_efficiency: float | None = None
     peak_memory_mb: float | None = None
+    runs_on: str | None = None  # where the model really ran: "cuda" or "cpu" (ONNX Runtime's actual provider)
+    tf32: bool | None = None  # fp32 matmuls computed as TF32 (CUDA only; None where it does not apply)
     concurrency: int | None = None  # loadtest: clients in flight
     errors: dict[str, int] | None = None  # loadtest: failed requests by status
 

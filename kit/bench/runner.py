@@ -31,6 +31,7 @@ from kit.export.validation import paired_accuracy
 from kit.manifest import read_manifest, source_model
 from kit.metrics import classification_metrics
 from kit.runtime.backend import BackendSpec
+from kit.runtime.ort_providers import ProviderUnavailable
 from kit.runtime.registry import BACKENDS, parse_backend
 from kit.settings import check_settings, setting
 
@@ -230,7 +231,10 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
                 torch_model = torch_model or _torch_model(config, export_dir, manifest)
                 backend = BACKENDS["torch"](spec, _fresh_copy(torch_model), compile=config.compile)
             elif reason is None:
-                backend = BACKENDS[spec.name](spec, export_dir, config.threads)
+                try:
+                    backend = BACKENDS[spec.name](spec, export_dir, config.threads)
+                except ProviderUnavailable as e:  # a CUDA build that cannot start CUDA here: skipped, not faked
+                    reason = str(e)
             for strategy, length in _strategy_cells(config):
                 for batch_size in config.batch_sizes:
                     cell = Cell("inference", spec.name, spec.precision, strategy, length, batch_size)
@@ -260,6 +264,7 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
                     cell.latency_ms, cell.padding_efficiency = m["latency_ms"], m["padding_efficiency"]
                     cell.samples_per_s, cell.real_tokens_per_s = m["rows"] / seconds, m["real_tokens"] / seconds
                     cell.tokenize_s, cell.peak_memory_mb = tokenize_s, m["peak_memory_mb"]
+                    cell.runs_on, cell.tf32 = backend.runs_on, backend.tf32
                     progress(f"{cell.label}: {cell.samples_per_s:,.1f} samples/s, p50 {cell.latency_ms['p50']:.2f} ms")
                     if on_cell:
                         on_cell(result)

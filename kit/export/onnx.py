@@ -28,7 +28,7 @@ from kit.errors import KitError, ModelError, RunError
 from kit.export.validation import compare, labeled_reviews, logits_per_strategy, paired_accuracy, validation_texts
 from kit.manifest import MANIFEST, checksums
 from kit.runtime.hf import check_length, load_config, load_model, load_tokenizer, run_max_length
-from kit.runtime.onnx_session import cuda_available
+from kit.runtime.ort_providers import cuda_built
 from kit.settings import check_settings, setting
 
 LEVELS = ("O1", "O2", "O3", "O4")
@@ -98,7 +98,7 @@ def default_output(model: str) -> Path:
 def check_request(config: ExportConfig, out: Path) -> None:
     """Everything that can be refused before any work is done."""
     check_settings(config)
-    if "O4" in config.optimize and not cuda_available():
+    if "O4" in config.optimize and not cuda_built():
         raise KitError(
             "O4 (fp16 mixed precision) needs a CUDA GPU with onnxruntime-gpu, and this machine has none; "
             "use O1-O3 or --quantize int8 for CPU"
@@ -205,7 +205,8 @@ def _validate(
 ) -> str:
     """Attach a VariantCheck to every variant; returns a description of the texts used."""
     from kit.runtime.backend import BackendSpec
-    from kit.runtime.onnx_session import create_session, session_runner
+    from kit.runtime.onnx_session import session_runner
+    from kit.runtime.ort_providers import create_session
     from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
     from kit.runtime.torch_backend import TorchBackend
 
@@ -225,13 +226,14 @@ def _validate(
         reference_preds = predictions(torch_fp32, labeled_seqs)
         described += f"; approximate variants judged on {labeled[2]}"
     for variant in variants:
-        run = session_runner(create_session(stage / variant["file"], variant["provider"]))
+        session = create_session(stage / variant["file"], variant["provider"])  # strict: cuda runs on CUDA or fails
+        run = session_runner(session)
         exact = variant.pop("exact")
         check = compare(reference, logits_per_strategy(run, seqs, config.batch_size, max_length, pad_id), exact)
         if labeled and not exact:
             preds = predictions(run, labeled_seqs)
             check.labeled = paired_accuracy(labeled[1], reference_preds, preds, config.accuracy_tolerance)
-        variant["validation"] = check.to_dict()
+        variant["validation"] = check.to_dict() | {"providers": session.get_providers()}
         variant["valid"] = check.valid
     return described
 

@@ -24,7 +24,9 @@ class PredictConfig:
     column: str = setting("document", "Column (.tsv/.csv/.parquet) or field (.jsonl) holding the text.")
     format: str = setting("auto", "Input format; auto: by extension.", choices=FORMATS)
     variant: str | None = setting(None, "Export variant (fp32, O2, int8, ...).  [default: the export's default]")
-    provider: str = setting("auto", "auto: CUDA when available, else CPU.", choices=PROVIDERS)
+    provider: str = setting(
+        "auto", "auto: CUDA where it really loads, else the CPU; cuda: an error where it cannot.", choices=PROVIDERS
+    )
     threads: int | None = setting(None, "ONNX Runtime intra-op threads.  [default: all cores]", min=1)
     batch_size: int = setting(64, "Texts per model call (length-sorted within a chunk).", min=1)
     chunk_rows: int = setting(8192, "Rows read, scored and written at a time: bounds memory.", min=1)

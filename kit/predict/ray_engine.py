@@ -21,7 +21,6 @@ from kit.predict.config import PredictConfig
 from kit.predict.predictions import prediction_columns, prediction_kinds
 from kit.predict.readers import Reader
 from kit.runtime.classifiers import classifier_labels
-from kit.runtime.onnx_session import resolve_provider
 
 
 class _Scorer:
@@ -110,7 +109,8 @@ def scored_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # results come back in input order
     context.enable_progress_bars = False  # the driver shows one progress bar for the whole run
-    provider = "cuda" if config.gpus_per_actor > 0 else resolve_provider(config.provider)
+    # Ray gives an actor the GPUs it reserved, and no others: auto means CUDA exactly when it reserves some.
+    provider = "cuda" if config.gpus_per_actor > 0 else "cpu" if config.provider == "auto" else config.provider
     threads = config.threads or max(1, int(config.cpus_per_actor))
     fmt = reader.format
     lines = fmt == "lines"

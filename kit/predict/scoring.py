@@ -21,7 +21,6 @@ from kit.predict.predictions import Prediction, prediction_columns, prediction_k
 from kit.predict.readers import Reader, open_reader
 from kit.predict.writers import check_output, open_writer
 from kit.runtime.classifiers import load_classifier
-from kit.runtime.onnx_session import resolve_provider
 from kit.settings import check_settings
 
 
@@ -39,7 +38,7 @@ class PredictResult:
 
 def score_texts(model: str, texts: list[str], variant: str | None = None, provider: str = "auto") -> list[Prediction]:
     """Predictions for a few texts (the `nsmckit predict MODEL TEXT...` path)."""
-    return predictions(load_classifier(model, variant, resolve_provider(provider)), texts)
+    return predictions(load_classifier(model, variant, provider), texts)
 
 
 def _progress(config: PredictConfig, total: int | None):
@@ -80,7 +79,7 @@ def score_file(config: PredictConfig) -> PredictResult:
 
 
 def _local_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[str, list]], list[str], str]:
-    classifier = load_classifier(config.model, config.variant, resolve_provider(config.provider), config.threads)
+    classifier = load_classifier(config.model, config.variant, config.provider, config.threads)
 
     def chunks():
         for columns, texts in reader.chunks(config.chunk_rows):

@@ -29,6 +29,8 @@ class BackendSpec:
 
 class Backend(ABC):
     spec: BackendSpec
+    runs_on: str  # where the model really runs: "cuda" or "cpu" (ONNX Runtime's provider, torch's device)
+    tf32: bool | None = None  # fp32 matmuls as TF32 on CUDA; None where that does not apply
 
     @abstractmethod
     def timed(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:

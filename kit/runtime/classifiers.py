@@ -23,8 +23,9 @@ def _folder(model: str | Path) -> Path:
 
 
 def load_classifier(
-    model: str | Path, variant: str | None = None, provider: str = "cpu", threads: int | None = None
+    model: str | Path, variant: str | None = None, provider: str = "auto", threads: int | None = None
 ) -> TextClassifier:
+    """`provider`: auto (CUDA where it really loads, else the CPU), cpu or cuda (an error where it cannot run)."""
     folder = _folder(model)
     if (folder / MANIFEST).is_file():
         from kit.runtime.onnx_session import OnnxClassifier
@@ -34,7 +35,7 @@ def load_classifier(
         raise ModelError(f"{folder}: --variant is for export folders (no {MANIFEST} here)")
     from kit.runtime.torch_backend import TorchClassifier
 
-    return TorchClassifier(folder, device="cuda" if provider == "cuda" else "cpu")
+    return TorchClassifier(folder, device=None if provider == "auto" else provider)  # None: CUDA if torch sees it
 
 
 def classifier_labels(model: str | Path) -> list[str]:

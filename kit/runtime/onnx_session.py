@@ -15,55 +15,8 @@ import numpy as np
 
 from kit.errors import ModelError
 from kit.manifest import MANIFEST, read_manifest, verify_file
+from kit.runtime.ort_providers import create_session, session_provider
 from kit.runtime.text_classifier import TextClassifier, load_tokenizer_json
-
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
-
-
-def cuda_available() -> bool:
-    """Whether onnxruntime here can run on a GPU (onnxruntime-gpu installed and a CUDA device seen)."""
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        return False
-    return PROVIDERS["cuda"] in ort.get_available_providers()
-
-
-def resolve_provider(requested: str) -> str:
-    """`auto`: CUDA where onnxruntime sees a GPU, else CPU; an explicit `cpu`/`cuda` stands."""
-    if requested != "auto":
-        return requested
-    return "cuda" if cuda_available() else "cpu"
-
-
-def session_options(threads: int | None = None, spinning: bool = True):
-    """`spinning=False` makes idle intra-op threads sleep instead of busy-waiting: a server whose cores
-    also run the HTTP stack loses less to threads spinning against it."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
-    if not spinning:
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return options
-
-
-def create_session(path: Path, provider: str = "cpu", threads: int | None = None, spinning: bool = True):
-    """An InferenceSession on `provider`; asking for CUDA where it is missing is an error, not a silent CPU run."""
-    import onnxruntime as ort
-
-    wanted = PROVIDERS[provider]
-    if wanted not in ort.get_available_providers():
-        raise ModelError(
-            f"onnxruntime has no {wanted} here (available: {', '.join(ort.get_available_providers())}); "
-            "install onnxruntime-gpu on a CUDA machine for --provider cuda"
-        )
-    try:
-        return ort.InferenceSession(str(path), session_options(threads, spinning), providers=[wanted])
-    except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph types
-        raise ModelError(f"{path}: onnxruntime cannot load it ({str(e).splitlines()[0]})") from e
 
 
 def resolve_variant(export_dir: str | Path, variant: str | None = None, allow_invalid: bool = False):
@@ -124,7 +77,8 @@ class OnnxClassifier(TextClassifier):
         self.labels = self.manifest["labels"]
         self.pad_id = int(self.manifest["pad_token_id"])
         self.session = create_session(model_path, provider, threads, spinning)
+        self.provider = session_provider(self.session)  # where it really runs, whatever was asked
         check_fits_model(self.dir, self.manifest, self.session)
         self.run = session_runner(self.session)
         self.tokenizer = load_tokenizer_json(tokenizer_path, self.max_length)
-        self.description = f"onnxruntime {provider}, {self.dir} {self.variant['name']}"
+        self.description = f"onnxruntime {self.provider}, {self.dir} {self.variant['name']}"

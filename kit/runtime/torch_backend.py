@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kit.errors import ModelError
 from kit.runtime.backend import Backend, BackendSpec, cpu_peak_rss_mb
 from kit.runtime.text_classifier import TextClassifier, load_tokenizer_json
 
@@ -26,8 +27,11 @@ class TorchBackend(Backend):
         dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[spec.precision]
         self.model = model.eval().to(self.device, dtype)
         self.forward = torch.compile(self.model, dynamic=True) if compile else self.model
+        self.runs_on = self.device.type
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
+            # TF32 only concerns fp32 matmuls; "highest" (PyTorch's default) keeps them fp32
+            self.tf32 = torch.get_float32_matmul_precision() != "highest" if spec.precision == "fp32" else None
 
     @staticmethod
     def unavailable_reason(spec: BackendSpec) -> str | None:
@@ -68,8 +72,12 @@ class TorchClassifier(TextClassifier):
     the same fast tokenizer and batching as the ONNX path, so both predict from identical inputs."""
 
     def __init__(self, folder: str | Path, precision: str = "fp32", device: str | None = None):
+        import torch
+
         from kit.runtime.hf import load_model, run_max_length
 
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ModelError("--provider cuda: PyTorch sees no CUDA device here; use --provider cpu or auto")
         model = load_model(str(folder))
         config = model.config
         self.labels = [config.id2label[i] for i in range(config.num_labels)]

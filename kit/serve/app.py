@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -29,7 +30,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kit.errors import KitError
+from kit.errors import KitError, ModelError
 from kit.serve.body_limit import BodyLimit
 from kit.serve.config import ACCEPT_BACKLOG, ServeConfig, max_connections
 from kit.serve.connections import ThrottledLog, guarded_protocol, quiet_accept_errors
@@ -99,26 +100,27 @@ def _error_handlers(app: FastAPI) -> None:
         return reply(500, f"the model failed on this request ({type(exc).__name__})")
 
 
-def create_app(config: ServeConfig) -> FastAPI:
-    """The app; the model loads and warms up in the lifespan, so /health is 503 until then."""
-    from kit.runtime.onnx_session import OnnxClassifier, resolve_provider
+def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | None = None) -> FastAPI:
+    """The app; the model loads and warms up in the lifespan, so /health is 503 until then. A model that
+    cannot load (a provider that cannot run, a corrupt file) is reported to `on_load_failure`; without one,
+    /health stays 503 with the reason."""
+    from kit.runtime.onnx_session import OnnxClassifier
     from kit.runtime.text_classifier import softmax
 
     metrics = Metrics()
     state: dict[str, object] = {"ready": False}
 
     async def load() -> None:
-        provider = resolve_provider(config.provider)
         loop = asyncio.get_running_loop()
         classifier = await loop.run_in_executor(
             None,
             lambda: OnnxClassifier(
-                config.export_dir, config.variant, provider, config.threads, spinning=config.spinning
+                config.export_dir, config.variant, config.provider, config.threads, spinning=config.spinning
             ),
         )
         batcher = DynamicBatcher(classifier.run, classifier.pad_id, config.batching, metrics.on_batch)
         batcher.start()
-        state.update(classifier=classifier, batcher=batcher, provider=provider)
+        state.update(classifier=classifier, batcher=batcher)
         await batcher.submit(classifier.encode(["워밍업 문장입니다", ""]))  # first call allocates; keep it off users
         state["ready"] = True
 
@@ -126,6 +128,8 @@ def create_app(config: ServeConfig) -> FastAPI:
         if not task.cancelled() and task.exception() is not None:
             state["error"] = f"model failed to load: {task.exception()}"
             logging.getLogger("uvicorn.error").error(state["error"])
+            if on_load_failure:
+                on_load_failure(state["error"])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -188,7 +192,8 @@ def create_app(config: ServeConfig) -> FastAPI:
         return {
             "model": model_id,
             "variant": classifier.variant["name"],
-            "provider": state["provider"],
+            "provider": classifier.provider,  # where the session really runs, not what was asked
+            "providers": classifier.session.get_providers(),
             "max_length": classifier.max_length,
             "truncation": f"texts longer than {classifier.max_length} tokens are truncated",
             "labels": classifier.labels,
@@ -224,8 +229,14 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_l
     # uvicorn stops gracefully on SIGTERM/SIGINT, then re-raises the signal; exit 0 when it does.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: sys.exit(0))
-    uvicorn.run(
-        create_app(config),
+    failure: list[str] = []
+
+    def stop(message: str) -> None:  # a server that cannot load its model exits, so its supervisor sees it
+        failure.append(message)
+        server.should_exit = True
+
+    server_config = uvicorn.Config(
+        create_app(config, on_load_failure=stop),
         host=host,
         port=port,
         log_level=os.environ.get("NSMC_LOG_LEVEL", "info"),
@@ -235,3 +246,7 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_l
         timeout_keep_alive=config.connections.keep_alive_s,
         backlog=ACCEPT_BACKLOG,
     )
+    server = uvicorn.Server(server_config)
+    server.run()
+    if failure:
+        raise ModelError(failure[0])

@@ -67,7 +67,10 @@ class ServeConfig:
     export_dir: str
     variant: str | None = setting(None, "Export variant (fp32, O2, int8, ...).  [default: the export's default]")
     provider: str = setting(
-        "auto", "auto: CUDA when onnxruntime-gpu sees a GPU, else CPU.", choices=("auto", "cuda", "cpu")
+        "auto",
+        "auto: CUDA where onnxruntime-gpu really loads it, else the CPU (/info says which); cuda: refuse to start "
+        "where it cannot.",
+        choices=("auto", "cuda", "cpu"),
     )
     threads: int | None = setting(None, "ONNX Runtime intra-op threads.  [default: all cores]", min=1)
     spinning: bool = setting(
