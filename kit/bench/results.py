@@ -18,7 +18,7 @@ class Cell:
     max_length: int
     batch_size: int
     status: str = "ok"  # ok | skipped
-    reason: str | None = None
+    reason: str | None = None  # why skipped; for a measured cell, a caveat
     rows: int = 0
     accuracy: float | None = None
     f1: float | None = None

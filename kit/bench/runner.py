@@ -264,7 +264,7 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
                     cell.latency_ms, cell.padding_efficiency = m["latency_ms"], m["padding_efficiency"]
                     cell.samples_per_s, cell.real_tokens_per_s = m["rows"] / seconds, m["real_tokens"] / seconds
                     cell.tokenize_s, cell.peak_memory_mb = tokenize_s, m["peak_memory_mb"]
-                    cell.runs_on, cell.tf32 = backend.runs_on, backend.tf32
+                    cell.runs_on, cell.tf32, cell.reason = backend.runs_on, backend.tf32, backend.note
                     progress(f"{cell.label}: {cell.samples_per_s:,.1f} samples/s, p50 {cell.latency_ms['p50']:.2f} ms")
                     if on_cell:
                         on_cell(result)

@@ -31,6 +31,7 @@ class Backend(ABC):
     spec: BackendSpec
     runs_on: str  # where the model really runs: "cuda" or "cpu" (ONNX Runtime's provider, torch's device)
     tf32: bool | None = None  # fp32 matmuls as TF32 on CUDA; None where that does not apply
+    note: str | None = None  # said beside every cell it measures (e.g. a variant its export judged invalid)
 
     @abstractmethod
     def timed(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
