@@ -28,6 +28,8 @@ _EXPORTS = {
     "score_texts": "kit.predict.scoring",
     "BenchConfig": "kit.bench.runner",
     "run_bench": "kit.bench.runner",
+    "TuneConfig": "kit.tune.config",
+    "tune": "kit.tune.tuner",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -33,6 +33,7 @@ from kit.serve.config import BatcherConfig, ConnectionConfig, ServeConfig
 from kit.serve.loadtest import LoadtestConfig
 from kit.settings import check_value
 from kit.train.finetune import FinetuneConfig
+from kit.tune.config import TuneConfig
 
 DEFAULT_MODEL = "klue/bert-base"
 PIPED_WIDTH = 200  # rich tables written to a pipe or file: wide enough that no column is cut
@@ -112,6 +113,8 @@ def field_option(field: dataclasses.Field, hint, envvar_prefix: str | None = Non
     flag = meta.get("flag") or "--" + field.name.replace("_", "-")
     default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
     kwargs: dict = {"default": default, "help": meta.get("help") or None}
+    if "[default:" in (meta.get("help") or ""):
+        kwargs["show_default"] = False  # the help says the default in words
     envvar = meta.get("envvar")
     if envvar_prefix and not envvar:
         envvar = envvar_prefix + flag.split("/")[0].lstrip("-").replace("-", "_").upper()
@@ -201,6 +204,16 @@ model_option = click.option(
     show_envvar=True,
     help="Hub id or local folder of the model (and its tokenizer).",
 )
+
+
+def texts_file_option(flag: str, name: str):
+    return click.option(
+        flag,
+        name,
+        type=click.Path(dir_okay=False, exists=True),
+        default=None,
+        help="One text per line.  [default: NSMC test reviews]",
+    )
 
 
 def data_config(data_dir, val_ratio, limit, seed):
@@ -479,10 +492,33 @@ def compare_runs(folders, output):
     console.print(f"curves written to {output}")
 
 
+def load_env_file(path: str | None) -> None:
+    """An env file's NSMC_SERVE_* lines as environment defaults, before the other options read theirs."""
+    if path is None:
+        return
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.startswith(SERVE_ENV):
+            raise click.BadParameter(f"{path}:{number}: expected {SERVE_ENV}<FLAG>=value, got {line!r}")
+        os.environ.setdefault(name.strip(), value.strip())
+
+
 @main.command()
 @click.argument("export_dir", type=click.Path(file_okay=False), envvar="NSMC_SERVE_EXPORT")
 @click.option("--host", default="0.0.0.0", envvar="NSMC_SERVE_HOST", show_envvar=True)
 @click.option("--port", type=int, default=8000, envvar="NSMC_SERVE_PORT", show_envvar=True)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, exists=True),
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, param, path: load_env_file(path),
+    help="NSMC_SERVE_* settings, one VAR=value a line (as `nsmckit tune` writes serve.env); a variable already "
+    "set in the environment, and any option given here, wins over the file.",
+)
 @config_options(ServeConfig, "variant", "provider", "threads", "spinning", envvar_prefix=SERVE_ENV)
 @config_options(BatcherConfig, *(f.name for f in dataclasses.fields(BatcherConfig)), envvar_prefix=SERVE_ENV)
 @click.option(
@@ -512,20 +548,33 @@ def serve(export_dir, host, port, access_log, **settings):
 
 @main.command()
 @click.argument("url")
-@config_options(LoadtestConfig, "concurrency", "duration_s", "requests", "texts_per_request")
+@config_options(LoadtestConfig, "concurrency")
 @click.option(
-    "--texts-file",
-    type=click.Path(dir_okay=False, exists=True),
+    "--rate",
+    "rate",
+    type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="One text per line.  [default: NSMC test reviews]",
+    help="Open loop: send this many requests/s on a schedule, whatever the server does; latency counts from "
+    "each request's scheduled time, so queueing shows. Replaces the concurrency sweep.",
 )
+@click.option(
+    "--rate-range", default=None, help="Open loop at several rates: LOW:HIGH:STEP requests/s, e.g. 20:200:20."
+)
+@config_options(LoadtestConfig, "arrivals", "max_in_flight", "duration_s", "requests", "texts_per_request")
+@texts_file_option("--texts-file", "texts_file")
 @data_dir_option("NSMC folder for the default texts.")
 @config_options(LoadtestConfig, "allow_remote")
 @click.option("--output", type=click.Path(file_okay=False), default=None, help="Write results.json/.csv/.md here.")
-def loadtest(url, texts_file, data_dir, output, **settings):
-    """Load-test a running `nsmckit serve` at URL: throughput, latency percentiles and errors per concurrency."""
+def loadtest(url, rate, rate_range, texts_file, data_dir, output, **settings):
+    """Load-test a running `nsmckit serve` at URL: throughput, latency percentiles (p50-p99.9) and errors per
+    level. Closed loop by default (--concurrency: clients that wait for each answer); --rate/--rate-range for
+    open loop (a fixed schedule of arrivals: what real traffic does to a server that falls behind)."""
     from kit.bench.report import rich_table, write_records
-    from kit.serve.loadtest import read_texts, run_loadtest
+    from kit.serve.loadtest import parse_rate_range, read_texts, run_loadtest
+
+    if rate and rate_range:
+        raise click.UsageError("give --rate or --rate-range, not both")
+    settings["rates"] = (rate,) if rate else parse_rate_range(rate_range) if rate_range else ()
 
     if texts_file:
         texts = read_texts(texts_file)
@@ -539,6 +588,45 @@ def loadtest(url, texts_file, data_dir, output, **settings):
     console.print(rich_table(result))
     if output:
         write_results(console, result, output)
+
+
+@main.command(name="tune")
+@click.argument("export", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--p99-ms",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="The latency budget, p99 in ms: per request (serve), per model call (offline).",
+)
+@config_options(TuneConfig, "min_throughput", "accuracy_tolerance", "mode", "budget_s", "provider", "variants")
+@config_options(TuneConfig, "batch_sizes", "strategies", "limit", "trial_s")
+@texts_file_option("--input", "input_file")
+@data_dir_option("NSMC folder for the default texts (and labels).")
+@config_options(TuneConfig, "output")
+def tune(export, p99_ms, input_file, **settings):
+    """The fastest configuration of EXPORT that meets a latency budget, with its accuracy cost.
+
+    offline: variant x strategy x batch size for scoring files, and the `nsmckit predict` command that uses
+    the choice. serve: server settings (variant, batch tokens, wait, threads), each searched under open-loop
+    load for the highest rate it holds with p99 within budget; writes serve.env for `nsmckit serve
+    --env-file`, Docker's --env-file and the Kubernetes ConfigMap. Exits 1 with the closest configurations
+    when none meets the constraints."""
+    from kit.serve.loadtest import read_texts
+    from kit.tune.report import ranked_table
+    from kit.tune.tuner import tune as run_tune
+
+    texts = read_texts(input_file) if input_file else ()
+    console, progress = progress_printer()
+    result = run_tune(TuneConfig(export=export, p99_ms=p99_ms, texts=texts, **settings), progress)
+    console.print(ranked_table(result))
+    for note in result.notes:
+        console.print(f"[dim]note: {note}[/dim]")
+    console.print(f"run it: {result.command}")
+    if result.default and result.best is not result.default:
+        held = result.default["offered"] if result.default["feasible"] else 0.0
+        console.print(
+            f"the server's defaults hold {held:,.1f} req/s within the budget; the choice {result.best['offered']:,.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parent.parent / "kit"
 # Lowest first. The core (modules directly in kit/) may be imported by everyone and imports no subpackage.
-LAYERS = ["core", "data", "runtime", "train", "export", "bench", "serve", "predict", "cli"]
+LAYERS = ["core", "data", "runtime", "train", "export", "bench", "serve", "predict", "tune", "cli"]
 
 
 def layer(module: str) -> str:

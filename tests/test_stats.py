@@ -10,6 +10,7 @@ def test_percentiles_on_known_values():
     assert s.p50 == pytest.approx(50.5)
     assert s.p90 == pytest.approx(90.1)
     assert s.p99 == pytest.approx(99.01)
+    assert s.p999 == pytest.approx(99.901)
 
 
 def test_single_value_and_order():
@@ -19,11 +20,12 @@ def test_single_value_and_order():
         "p50": 3.0,
         "p90": 3.0,
         "p99": 3.0,
+        "p999": 3.0,
         "min": 3.0,
         "max": 3.0,
     }
     s = summarize(np.random.default_rng(0).exponential(size=1000))
-    assert s.min <= s.p50 <= s.p90 <= s.p99 <= s.max
+    assert s.min <= s.p50 <= s.p90 <= s.p99 <= s.p999 <= s.max
 
 
 def test_empty_is_an_error():

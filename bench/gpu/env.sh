@@ -40,6 +40,18 @@ step() {
     fi
 }
 
+# inference_grid SECONDS BACKEND...: fixed-128 / dynamic / sorted x BATCHES on ROWS, one bench run per backend,
+# each into RESULTS/<backend> (results written after every cell).
+inference_grid() {
+    local seconds=$1 backend
+    shift
+    for backend in "$@"; do
+        step "bench-${backend/:/-}" "$seconds" "${KIT[@]}" bench --export "$EXPORT" --backends "$backend" \
+            --strategies fixed,dynamic,sorted --fixed-lengths 128 --max-length 128 --batch-sizes "$BATCHES" \
+            "${ROWS[@]}" --output "$RESULTS/${backend/:/-}"
+    done
+}
+
 # Stages after the install need it: a machine given back (30 s idle) comes back bare.
 require_install() {
     if [ ! -f "$GPU_SITE/.nsmckit-installed" ]; then

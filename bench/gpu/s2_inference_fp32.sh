@@ -5,9 +5,5 @@ export STAGE=s2
 # shellcheck source=bench/gpu/env.sh
 source "$(dirname "$0")/env.sh"
 require_install
-for backend in torch:fp32 "$ORT:fp32"; do
-    step "bench-${backend/:/-}" 200 "${KIT[@]}" bench --export "$EXPORT" --backends "$backend" \
-        --strategies fixed,dynamic,sorted --fixed-lengths 128 --max-length 128 --batch-sizes "$BATCHES" \
-        "${ROWS[@]}" --output "$RESULTS/${backend/:/-}"
-done
+inference_grid 200 torch:fp32 "$ORT:fp32"
 exit "$failed"

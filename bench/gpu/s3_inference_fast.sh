@@ -5,11 +5,7 @@ export STAGE=s3
 # shellcheck source=bench/gpu/env.sh
 source "$(dirname "$0")/env.sh"
 require_install
-for backend in torch:bf16 "$ORT:$OPT"; do
-    step "bench-${backend/:/-}" 90 "${KIT[@]}" bench --export "$EXPORT" --backends "$backend" \
-        --strategies fixed,dynamic,sorted --fixed-lengths 128 --max-length 128 --batch-sizes "$BATCHES" \
-        "${ROWS[@]}" --output "$RESULTS/${backend/:/-}"
-done
+inference_grid 90 torch:bf16 "$ORT:$OPT"
 all="torch:fp32,torch:bf16,$ORT:fp32,$ORT:$OPT"
 step latency-batch1 120 "${KIT[@]}" bench --export "$EXPORT" --backends "$all" --strategies sorted --max-length 128 \
     --batch-sizes 1 --limit "$LATENCY_ROWS" --output "$RESULTS/latency-batch1"

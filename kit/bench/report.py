@@ -14,14 +14,15 @@ from rich.table import Table
 from kit.bench.results import BenchResult, Cell
 from kit.export.validation import format_points
 
-LATENCY_KEYS = ("p50", "p90", "p99", "mean")
+LATENCY_KEYS = ("p50", "p90", "p99", "p999", "mean")
 CSV_FIELDS = [f.name for f in fields(Cell) if f.name != "latency_ms"] + [f"latency_{k}_ms" for k in LATENCY_KEYS]
 
 
 def _flat(cell: Cell) -> dict:
     row = {k: v for k, v in asdict(cell).items() if k != "latency_ms"}
     row["errors"] = json.dumps(cell.errors) if cell.errors is not None else None
-    row["accuracy_delta_ci95"] = json.dumps(cell.accuracy_delta_ci95) if cell.accuracy_delta_ci95 else None
+    for name in ("accuracy_delta_ci95", "quarter_p99_ms"):  # lists: one JSON cell each
+        row[name] = json.dumps(getattr(cell, name)) if getattr(cell, name) else None
     row.update({f"latency_{k}_ms": (cell.latency_ms or {}).get(k) for k in LATENCY_KEYS})
     return row
 
@@ -39,14 +40,23 @@ def _latency_columns():
     return [(f"{k} ms", lambda c, k=k: _fmt((c.latency_ms or {}).get(k), ".2f")) for k in ("p50", "p90", "p99")]
 
 
+def _load(cell: Cell) -> str:
+    """A load-test level: its clients (closed loop) or its offered rate (open loop)."""
+    if cell.offered_per_s is not None:
+        return f"{cell.offered_per_s:,.1f} req/s offered"
+    return f"{cell.concurrency} clients"
+
+
 def _columns(result: BenchResult) -> list[tuple[str, callable]]:
     if result.cells and all(c.scenario == "loadtest" for c in result.cells):
         return [
-            ("concurrency", lambda c: str(c.concurrency)),
+            ("load", _load),
             ("texts/request", lambda c: str(c.batch_size)),
             ("ok requests", lambda c: f"{c.rows:,}"),
             ("texts/s", lambda c: _fmt(c.samples_per_s, ",.1f")),
             *_latency_columns(),
+            ("p99.9 ms", lambda c: _fmt((c.latency_ms or {}).get("p999"), ".2f")),
+            ("p99 by quarter", lambda c: " ".join(f"{v:.0f}" for v in c.quarter_p99_ms or [])),
             ("errors", lambda c: ", ".join(f"{k}: {v}" for k, v in (c.errors or {}).items()) or "0"),
         ]
     accuracy = "accuracy" if result.accuracy_meaningful else "accuracy (random weights)"

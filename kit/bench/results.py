@@ -22,7 +22,7 @@ class Cell:
     rows: int = 0
     accuracy: float | None = None
     f1: float | None = None
-    agreement: float | None = None  # share of predictions equal to the reference (first torch:fp32 cell)
+    agreement: float | None = None  # share of predictions equal to the reference (torch fp32, else the first fp32)
     accuracy_delta: float | None = None  # accuracy minus the reference's on the same rows
     accuracy_delta_ci95: list[float] | None = None  # its paired (McNemar) 95% interval
     latency_ms: dict | None = None  # per batch: count, mean, p50, p90, p99, min, max
@@ -33,7 +33,9 @@ class Cell:
     peak_memory_mb: float | None = None
     runs_on: str | None = None  # where the model really ran: "cuda" or "cpu" (ONNX Runtime's actual provider)
     tf32: bool | None = None  # fp32 matmuls computed as TF32 (CUDA only; None where it does not apply)
-    concurrency: int | None = None  # loadtest: clients in flight
+    concurrency: int | None = None  # closed-loop load test: clients in flight
+    offered_per_s: float | None = None  # open-loop load test: requests/s scheduled
+    quarter_p99_ms: list[float] | None = None  # load test: p99 per quarter of the run (growing: over capacity)
     errors: dict[str, int] | None = None  # loadtest: failed requests by status
 
     @property

@@ -24,7 +24,7 @@ import numpy as np
 from kit.batching import pad_batch, plan_batches, restore_order
 from kit.bench.results import BenchResult, Cell
 from kit.bench.stats import summarize
-from kit.data.nsmc import DataConfig, NsmcSplits, load_nsmc
+from kit.data.nsmc import DataConfig, NsmcSplits, Split, load_nsmc
 from kit.environment import environment
 from kit.errors import KitError
 from kit.export.validation import paired_accuracy
@@ -68,6 +68,7 @@ class BenchConfig:
     batch_sizes: tuple[int, ...] = setting((1, 8, 32, 128), "Comma-separated batch sizes.", min=1)
     data: DataConfig = field(default_factory=lambda: DataConfig(val_ratio=0.0))
     limit: int | None = setting(1024, "Evaluation rows from the test split (--all-rows: all 50,000).", min=1)
+    texts: tuple[str, ...] = ()  # evaluate on these (no labels: no accuracy) instead of the test split
     warmup: int = setting(3, "Untimed batches before each cell.", min=0)
     repeats: int = setting(1, "Timed passes per cell.", min=1)
     train_steps: int = setting(20, "Train scenario: optimizer steps per strategy.", min=1)
@@ -101,7 +102,7 @@ def _tokenize(tokenizer_json: Path, texts: list[str], max_length: int) -> tuple[
 def measure(
     backend,
     seqs: list[np.ndarray],
-    labels: np.ndarray,
+    labels: np.ndarray | None,
     strategy: str,
     length: int,
     batch_size: int,
@@ -132,7 +133,7 @@ def measure(
     logits = restore_order(logits, plan.order)
     return {
         "rows": len(seqs),
-        **classification_metrics(labels, logits),
+        **(classification_metrics(labels, logits) if labels is not None else {"accuracy": None, "f1": None}),
         "preds": logits.argmax(-1),
         "latency_ms": summarize(latencies).to_dict(),
         "pass_s": float(np.median(pass_seconds)),
@@ -210,7 +211,7 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
     check_lengths(config)
     if config.scenario == "train":
         return run_train_bench(config, progress, on_cell)
-    rows = _bench_data(config).test
+    rows = Split([], list(config.texts), None) if config.texts else _bench_data(config).test
     with tempfile.TemporaryDirectory() as tmp:
         reasons = {spec: BACKENDS[spec.name].unavailable_reason(spec) for spec in specs}
         runnable = [s for s in specs if reasons[s] is None]
@@ -225,6 +226,9 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
         seqs, tokenize_s = _tokenize(tokenizer_json, rows.texts, truncate)
         progress(f"{len(rows):,} evaluation rows tokenized in {tokenize_s:.2f}s")
         torch_model, reference = None, None
+        # Agreement and accuracy deltas are against torch fp32 where it runs, else the first fp32 backend.
+        fp32 = [s for s in specs if s.precision == "fp32" and reasons[s] is None]
+        reference_spec = BackendSpec("torch") if BackendSpec("torch") in fp32 else next(iter(fp32), None)
         for spec in specs:
             reason = reasons[spec]
             if reason is None and spec.name == "torch":
@@ -253,10 +257,11 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
                         config.repeats,
                         pad_id=0,
                     )
-                    if reference is None and spec == BackendSpec("torch", "fp32"):
+                    if reference is None and spec == reference_spec:
                         reference = m["preds"]
                     if reference is not None:
                         cell.agreement = float(np.mean(m["preds"] == reference))
+                    if reference is not None and rows.labels is not None:
                         paired = paired_accuracy(rows.labels, reference, m["preds"], tolerance=0.0)
                         cell.accuracy_delta, cell.accuracy_delta_ci95 = paired.difference, list(paired.ci95)
                     seconds = m["pass_s"] + tokenize_s

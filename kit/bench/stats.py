@@ -1,4 +1,4 @@
-"""Latency statistics, computed in one place: count, mean, p50/p90/p99, min, max."""
+"""Latency statistics, computed in one place: count, mean, p50/p90/p99/p99.9, min, max."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ class Summary:
     p50: float
     p90: float
     p99: float
+    p999: float  # the tail an open-loop load test exists to show
     min: float
     max: float
 
@@ -26,7 +27,14 @@ def summarize(values) -> Summary:
     data = np.asarray(values, dtype=np.float64)
     if data.size == 0:
         raise ValueError("no values to summarize")
-    p50, p90, p99 = np.percentile(data, [50, 90, 99])
+    p50, p90, p99, p999 = np.percentile(data, [50, 90, 99, 99.9])
     return Summary(
-        int(data.size), float(data.mean()), float(p50), float(p90), float(p99), float(data.min()), float(data.max())
+        int(data.size),
+        float(data.mean()),
+        float(p50),
+        float(p90),
+        float(p99),
+        float(p999),
+        float(data.min()),
+        float(data.max()),
     )

@@ -1,9 +1,17 @@
-"""`nsmckit loadtest URL`: what a running server sustains, per concurrency level.
+"""`nsmckit loadtest URL`: what a running server sustains, closed-loop or open-loop.
 
-Each level runs `concurrency` clients that send real reviews back to back for a fixed
-duration (or until a request count is reached), then reports throughput, latency
-percentiles and errors in the benchmark's result format. Loops are bounded in time
-and count; only loopback addresses are targeted unless explicitly allowed.
+Closed loop (`concurrency`): N clients send real reviews back to back. When the server slows down the
+clients slow down with it, so queueing never shows in their latency (coordinated omission): good for
+"how fast can it go", misleading for "how slow does it get".
+
+Open loop (`rates`): requests leave on a schedule fixed in advance (Poisson or evenly spaced arrivals at R
+requests/s), whatever the server does, and each latency is measured from the request's *scheduled* time
+(as wrk2 does), so a server that falls behind shows its whole queue. A run reports the offered and the
+achieved rate, p50-p99.9, errors and 429s, and the p99 of each quarter of the run: growing quarters mean
+the offered rate is above what the server sustains.
+
+Both report in the benchmark's result format. Loops are bounded in time and count; only loopback
+addresses are targeted unless explicitly allowed.
 """
 
 from __future__ import annotations
@@ -12,9 +20,10 @@ import asyncio
 import ipaddress
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from urllib.parse import urlparse
+
+import numpy as np
 
 from kit.bench.results import BenchResult, Cell
 from kit.bench.stats import summarize
@@ -22,20 +31,35 @@ from kit.environment import environment
 from kit.errors import KitError
 from kit.settings import check_settings, setting
 
+ARRIVALS = ("poisson", "constant")
+
 
 @dataclass
 class LoadtestConfig:
     url: str  # server root, e.g. http://127.0.0.1:8000
-    concurrency: tuple[int, ...] = setting((1, 8, 32, 128), "Comma-separated concurrency levels.", min=1)
+    concurrency: tuple[int, ...] = setting((1, 8, 32, 128), "Closed loop: comma-separated client counts.", min=1)
+    rates: tuple[float, ...] = ()  # open loop: offered requests/s, one level each (the CLI's --rate/--rate-range)
+    arrivals: str = setting(
+        "poisson", "Open loop: Poisson arrivals (bursty, like real traffic) or evenly spaced ones.", choices=ARRIVALS
+    )
     duration_s: float = setting(10.0, "Seconds per level.", flag="--duration", min=0.1)
     requests: int | None = setting(None, "Stop a level after this many requests.", min=1)
     texts_per_request: int = setting(1, "Texts per request.", min=1)
+    max_in_flight: int = setting(
+        512,
+        "Open loop: requests in flight at most; a request beyond waits for a slot, its latency still counted "
+        "from its scheduled time.",
+        min=1,
+    )
     texts: tuple[str, ...] = ()  # the texts to send, cycled
     timeout_s: float = 30.0
+    seed: int = 0  # the Poisson schedule
     allow_remote: bool = setting(False, "Allow a non-loopback URL.")
 
 
 def check_loopback(url: str) -> None:
+    from urllib.parse import urlparse
+
     host = urlparse(url).hostname
     if not host:
         raise KitError(f"{url}: not an http(s) URL")
@@ -47,51 +71,129 @@ def check_loopback(url: str) -> None:
         raise KitError(f"{url} is not a loopback address; pass --allow-remote to load-test another machine")
 
 
-async def _level(session, config: LoadtestConfig, concurrency: int) -> Cell:
-    latencies: list[float] = []
-    errors: dict[str, int] = {}
-    sent = 0
-    deadline = time.perf_counter() + config.duration_s
-    n = len(config.texts)
-    url = config.url.rstrip("/") + "/predict"
+def parse_rate_range(text: str) -> tuple[float, ...]:
+    """'A:B:STEP' -> (A, A+STEP, ..., <= B) requests/s."""
+    try:
+        low, high, step = (float(part) for part in text.split(":"))
+    except ValueError as e:
+        raise KitError(f"--rate-range {text!r}: expected LOW:HIGH:STEP in requests/s, e.g. 20:200:20") from e
+    if not (0 < low <= high and step > 0):
+        raise KitError(f"--rate-range {text!r}: needs 0 < LOW <= HIGH and STEP > 0")
+    return tuple(float(r) for r in np.arange(low, high + step / 2, step))
+
+
+@dataclass
+class _Sent:
+    """One request: when it was due (seconds into the level), how long it took from then, its status."""
+
+    due: float
+    latency_ms: float
+    status: str
+
+
+class _Client:
+    """Builds request bodies from the texts and sends them, recording status and latency."""
+
+    def __init__(self, session, config: LoadtestConfig):
+        self.session, self.config = session, config
+        self.url = config.url.rstrip("/") + "/predict"
+        self.sent = 0
+
+    def body(self) -> dict:
+        k, n = self.config.texts_per_request, len(self.config.texts)
+        texts = [self.config.texts[(self.sent * k + j) % n] for j in range(k)]
+        self.sent += 1
+        return {"text": texts[0]} if k == 1 else {"texts": texts}
+
+    async def send(self, body: dict, due: float, level_start: float) -> _Sent:
+        try:
+            async with self.session.post(self.url, json=body) as response:
+                await response.read()
+                status = str(response.status)
+        except Exception as e:  # connection refused/reset, timeouts: count them, keep going
+            status = type(e).__name__
+        return _Sent(due, (time.perf_counter() - level_start - due) * 1e3, status)
+
+
+async def _closed_level(client: _Client, config: LoadtestConfig, concurrency: int) -> tuple[list[_Sent], float]:
+    sent: list[_Sent] = []
+    start = time.perf_counter()
+
+    def more() -> bool:
+        in_time = time.perf_counter() - start < config.duration_s
+        return in_time and (config.requests is None or client.sent < config.requests)
 
     async def worker():
-        nonlocal sent
-        while time.perf_counter() < deadline and (config.requests is None or sent < config.requests):
-            i = sent
-            sent += 1
-            texts = [config.texts[(i * config.texts_per_request + k) % n] for k in range(config.texts_per_request)]
-            body = {"text": texts[0]} if config.texts_per_request == 1 else {"texts": texts}
-            start = time.perf_counter()
-            try:
-                async with session.post(url, json=body) as response:
-                    await response.read()
-                    status = str(response.status)
-            except Exception as e:  # connection refused/reset, timeouts: count them, keep going
-                status = type(e).__name__
-            if status == "200":
-                latencies.append((time.perf_counter() - start) * 1e3)
-            else:
-                errors[status] = errors.get(status, 0) + 1
+        while more():
+            body = client.body()
+            sent.append(await client.send(body, time.perf_counter() - start, start))
 
-    start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - start
-    ok = len(latencies)
+    return sent, time.perf_counter() - start
+
+
+def schedule(rate: float, config: LoadtestConfig) -> np.ndarray:
+    """Send times (seconds into the level) for `rate` requests/s over the level, fixed before it starts."""
+    count = int(np.ceil(rate * config.duration_s * 1.5)) + 8
+    if config.arrivals == "poisson":
+        times = np.cumsum(np.random.default_rng(config.seed).exponential(1.0 / rate, size=count))
+    else:
+        times = np.arange(count) / rate
+    times = times[times < config.duration_s]
+    return times[: config.requests] if config.requests else times
+
+
+async def _open_level(client: _Client, config: LoadtestConfig, rate: float) -> tuple[list[_Sent], float]:
+    slots = asyncio.Semaphore(config.max_in_flight)
+    start = time.perf_counter()
+
+    async def one(due: float, body: dict) -> _Sent:
+        try:
+            return await client.send(body, due, start)
+        finally:
+            slots.release()
+
+    tasks = []
+    for due in schedule(rate, config):
+        delay = start + due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await slots.acquire()  # at the in-flight cap the send waits; its latency still runs from `due`
+        tasks.append(asyncio.create_task(one(float(due), client.body())))
+    sent = list(await asyncio.gather(*tasks))
+    return sent, time.perf_counter() - start
+
+
+def quarter_p99(sent: list[_Sent], span: float) -> list[float] | None:
+    """p99 latency of the answered requests due in each quarter of the level."""
+    quarters = [
+        [s.latency_ms for s in sent if s.status == "200" and q * span / 4 <= s.due < (q + 1) * span / 4]
+        for q in range(4)
+    ]
+    return [summarize(q).p99 for q in quarters] if all(quarters) else None
+
+
+def _cell(config: LoadtestConfig, sent: list[_Sent], elapsed: float, info: dict, **load) -> Cell:
+    ok = [s.latency_ms for s in sent if s.status == "200"]
+    errors: dict[str, int] = {}
+    for s in sent:
+        if s.status != "200":
+            errors[s.status] = errors.get(s.status, 0) + 1
     return Cell(
         "loadtest",
         "http",
-        "server",
-        "dynamic-server",
-        0,
+        info.get("variant", "?"),
+        "open-loop" if "offered_per_s" in load else "closed-loop",
+        info.get("max_length", 0),
         config.texts_per_request,
-        rows=ok,
-        latency_ms=summarize(latencies).to_dict() if latencies else None,
-        samples_per_s=ok * config.texts_per_request / elapsed,
-        concurrency=concurrency,
+        rows=len(ok),
+        latency_ms=summarize(ok).to_dict() if ok else None,
+        samples_per_s=len(ok) * config.texts_per_request / elapsed,
         errors=errors,
+        quarter_p99_ms=quarter_p99(sent, config.duration_s),
         status="ok" if ok else "failed",
         reason=None if ok else f"no successful request ({errors})",
+        **load,
     )
 
 
@@ -108,26 +210,33 @@ async def _server_info(session, url: str) -> dict:
 async def _run(config: LoadtestConfig, progress, result: BenchResult, on_cell) -> None:
     import aiohttp
 
-    connector = aiohttp.TCPConnector(limit=max(config.concurrency))
+    connector = aiohttp.TCPConnector(limit=config.max_in_flight if config.rates else max(config.concurrency))
     timeout = aiohttp.ClientTimeout(total=config.timeout_s)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         info = await _server_info(session, config.url)
-        for concurrency in config.concurrency:
-            cell = await _level(session, config, concurrency)
-            cell.precision, cell.max_length = info.get("variant", "?"), info.get("max_length", 0)
+        levels = [("rate", r) for r in config.rates] or [("concurrency", c) for c in config.concurrency]
+        for kind, value in levels:
+            client = _Client(session, config)
+            if kind == "rate":
+                sent, elapsed = await _open_level(client, config, value)
+                cell = _cell(config, sent, elapsed, info, offered_per_s=len(sent) / config.duration_s)
+                what = f"rate {value:g}/s ({config.arrivals}): achieved {cell.samples_per_s:,.1f} texts/s"
+            else:
+                sent, elapsed = await _closed_level(client, config, value)
+                cell = _cell(config, sent, elapsed, info, concurrency=value)
+                what = f"concurrency {value}: {cell.samples_per_s:,.1f} texts/s"
             result.cells.append(cell)
             if on_cell:
                 on_cell(result)
             p = cell.latency_ms or {}
-            progress(
-                f"concurrency {concurrency}: {cell.samples_per_s:,.1f} texts/s, p50 {p.get('p50', 0):.1f} ms, "
-                f"p99 {p.get('p99', 0):.1f} ms, errors {cell.errors or 0}"
-            )
+            progress(f"{what}, p50 {p.get('p50', 0):.1f} ms, p99 {p.get('p99', 0):.1f} ms, errors {cell.errors or 0}")
 
 
-def run_loadtest(config: LoadtestConfig, progress=print, on_cell=None) -> BenchResult:
-    """Every concurrency level in turn; `on_cell(result so far)` after each, as `kit.bench.runner.run_bench`."""
+def run_loadtest(config: LoadtestConfig, progress=print, on_cell: Callable | None = None) -> BenchResult:
+    """Every level in turn; `on_cell(result so far)` after each, as `kit.bench.runner.run_bench`."""
     check_settings(config)
+    if any(r <= 0 for r in config.rates):
+        raise KitError("a rate must be positive (requests/s)")
     if not config.allow_remote:
         check_loopback(config.url)
     if not config.texts:
@@ -138,6 +247,8 @@ def run_loadtest(config: LoadtestConfig, progress=print, on_cell=None) -> BenchR
 
 
 def read_texts(path: str) -> tuple[str, ...]:
+    from pathlib import Path
+
     lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     if not lines:
         raise KitError(f"{path}: no texts")

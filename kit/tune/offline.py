@@ -1,0 +1,131 @@
+"""Offline tuning (file scoring, `nsmckit predict`): every variant x strategy x batch size timed on real texts
+through `nsmckit bench`, each with its accuracy cost, judged against the budget.
+
+The accuracy cost of a variant is the export's own judgement on labeled reviews (`export.json`) where it made
+one, exact for variants whose logits match fp32, else the paired difference on the tuning sample's labels.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from kit.bench.report import write_records
+from kit.bench.results import BenchResult
+from kit.bench.runner import BenchConfig, run_bench
+from kit.data.nsmc import DataConfig
+from kit.errors import KitError
+from kit.manifest import read_manifest
+from kit.runtime.ort_providers import create_session, session_provider
+from kit.tune.config import Trial, TuneConfig
+
+
+class _BudgetSpent(Exception):
+    """Raised from the bench's per-cell callback once the time budget is spent."""
+
+
+def runs_on(config: TuneConfig, manifest: dict) -> str:
+    """Where the export's sessions will run ("cuda" or "cpu"): the provider asked, as ONNX Runtime honours it."""
+    if config.provider == "cpu":
+        return "cpu"
+    fp32 = next(v for v in manifest["variants"] if v["name"] == "fp32")
+    return session_provider(create_session(Path(config.export) / fp32["file"], config.provider))
+
+
+def candidate_variants(config: TuneConfig, manifest: dict, device: str) -> tuple[list[str], list[str]]:
+    """The variants to try (fp32 first: the reference) and why others are left out."""
+    variants = {v["name"]: v for v in manifest["variants"]}
+    unknown = [name for name in config.variants if name not in variants]
+    if unknown:
+        raise KitError(f"{config.export}: no variant {', '.join(unknown)} (have: {', '.join(variants)})")
+    left_out = []
+    chosen = []
+    for name, variant in variants.items():
+        if config.variants and name not in config.variants and name != "fp32":
+            continue
+        if not variant["valid"]:
+            left_out.append(f"{name}: failed its export validation")
+        elif variant["provider"] == "cuda" and device != "cuda":
+            left_out.append(f"{name}: a GPU variant, and this run is on the CPU")
+        else:
+            chosen.append(name)
+    return sorted(chosen, key=lambda n: n != "fp32"), left_out
+
+
+def accuracy_cost(variant: dict, cell_delta: float | None) -> tuple[float | None, str | None]:
+    """(accuracy change in points, where it comes from) for a variant."""
+    check = variant.get("validation", {})
+    if check.get("labeled"):
+        labeled = check["labeled"]
+        return labeled["difference"] * 100, f"export validation, {labeled['rows']:,} labeled reviews"
+    if check.get("exact") and variant["valid"]:
+        return 0.0, "exact: logits match fp32"
+    if cell_delta is not None:
+        return cell_delta * 100, "the tuning sample's labels"
+    return None, None
+
+
+def tune_offline(config: TuneConfig, progress) -> tuple[list[Trial], list[str], str]:
+    """Trials (one per bench cell), notes, and the ONNX Runtime backend that ran them."""
+    manifest = read_manifest(Path(config.export))
+    device = runs_on(config, manifest)
+    variants, notes = candidate_variants(config, manifest, device)
+    backend = "ort-cuda" if device == "cuda" else "ort-cpu"
+    bench = BenchConfig(
+        export=config.export,
+        backends=tuple(f"{backend}:{v}" for v in variants),
+        strategies=config.strategies,
+        fixed_lengths=(int(manifest["max_length"]),),
+        max_length=int(manifest["max_length"]),
+        batch_sizes=config.batch_sizes,
+        limit=config.limit,
+        texts=config.texts[: config.limit],
+        data=DataConfig(data_dir=config.data_dir, val_ratio=0.0),
+        warmup=2,
+        seed=config.seed,
+    )
+    start, partial = time.monotonic(), []
+
+    def keep(result: BenchResult) -> None:
+        partial[:] = [result]
+        if time.monotonic() - start > config.budget_s:
+            raise _BudgetSpent
+
+    try:
+        result = run_bench(bench, progress, on_cell=keep)
+    except _BudgetSpent:
+        result = partial[0]
+        notes.append(f"the {config.budget_s:g} s budget ran out after {len(result.cells)} configurations")
+    write_records(result, Path(config.output) / "bench")  # the grid as `nsmckit bench` reports it
+    by_name = {v["name"]: v for v in manifest["variants"]}
+    trials = []
+    for cell in result.cells:
+        if cell.status != "ok":
+            continue
+        delta, source = accuracy_cost(by_name[cell.precision], cell.accuracy_delta)
+        settings = {"variant": cell.precision, "strategy": cell.strategy_label, "batch_size": cell.batch_size}
+        trials.append(
+            Trial(
+                settings,
+                throughput=cell.samples_per_s,
+                p99_ms=cell.latency_ms["p99"],
+                p50_ms=cell.latency_ms["p50"],
+                accuracy_delta=delta,
+                accuracy_source=source,
+            )
+        )
+    return trials, notes, backend
+
+
+def predict_command(config: TuneConfig, best: dict) -> str:
+    """The `nsmckit predict` that scores files with the chosen configuration."""
+    settings = best["settings"]
+    command = (
+        f"nsmckit predict {config.export} --input FILE --output OUT.parquet --variant {settings['variant']} "
+        f"--batch-size {settings['batch_size']}"
+    )
+    if config.provider != "auto":
+        command += f" --provider {config.provider}"
+    if settings["strategy"] != "sorted":
+        command += f"  # predict batches length-sorted; {settings['strategy']} was measured for comparison"
+    return command

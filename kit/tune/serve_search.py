@@ -1,0 +1,186 @@
+"""Serve-mode tuning: for candidate server settings, start `nsmckit serve`, and find by search on the offered
+rate (open-loop load, `kit.serve.loadtest`) the highest rate it sustains with p99 within the budget and no
+errors. Candidates are searched like Triton Model Analyzer's quick mode: start from the defaults, try every
+setting one step away from the best so far, move when one beats it, stop when none does or the time budget
+is spent. A candidate is first tried just above the best rate found so far; if it cannot hold that, it
+cannot win and is dropped after one trial.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kit.errors import KitError
+from kit.serve.config import BatcherConfig
+from kit.serve.loadtest import LoadtestConfig, run_loadtest
+from kit.tune.config import Trial, TuneConfig
+
+ENV = "NSMC_SERVE_"
+BEAT_BY = 1.05  # a candidate must hold 5% more than the best rate to replace it
+START_S = 120  # a server gets this long to load its model and answer /health
+
+
+def search_space(device: str, variants: list[str]) -> dict[str, list]:
+    """Each setting's values, the server's default first."""
+    defaults = BatcherConfig()
+    space: dict[str, list] = {
+        "variant": variants,
+        "max_batch_tokens": [defaults.max_batch_tokens, 4096, 65536],
+        "max_wait_ms": [defaults.max_wait_ms, 1.0, 20.0],
+    }
+    if device == "cuda":
+        space["call_cost_tokens"] = [defaults.call_cost_tokens, 2048]
+    elif (os.cpu_count() or 1) > 1:  # one call on all cores, or two calls at once of one core each
+        space["parallel_calls"] = [defaults.parallel_calls, 2]
+    return space
+
+
+def env_lines(settings: dict, provider: str) -> list[str]:
+    """The candidate as the NSMC_SERVE_* lines `nsmckit serve --env-file`, Docker and Kubernetes read."""
+    values = dict(settings)
+    if values.get("parallel_calls", 1) > 1:
+        values["threads"] = 1  # each of the calls at once on one core
+    if provider != "auto":
+        values["provider"] = provider
+    return [f"{ENV}{key.upper()}={value}" for key, value in values.items() if value is not None]
+
+
+@contextmanager
+def running_server(export: str, settings: dict, provider: str) -> Iterator[str]:
+    """`nsmckit serve` with these settings from an env file, on a free loopback port, until the block ends."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        env_file, log = Path(tmp) / "serve.env", Path(tmp) / "serve.log"
+        env_file.write_text("\n".join(env_lines(settings, provider)) + "\n")
+        command = [sys.executable, "-m", "kit.cli", "serve", export, "--host", "127.0.0.1", "--port", str(port)]
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                [*command, "--no-access-log", "--env-file", str(env_file)], stdout=out, stderr=out
+            )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + START_S
+            while True:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    tail = log.read_text(errors="replace").strip().splitlines()[-1:]
+                    raise KitError(f"the server with {settings} did not start: {tail}")
+                try:
+                    urllib.request.urlopen(f"{url}/health", timeout=2)
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            yield url
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+class ServeSearch:
+    """The search state: every trial, each candidate's best sustained rate, the clock."""
+
+    def __init__(self, config: TuneConfig, texts: tuple[str, ...], progress):
+        self.config, self.texts, self.progress = config, texts, progress
+        self.trials: list[Trial] = []
+        self.sustained: dict[tuple, float] = {}  # candidate key -> highest rate it held (0: none)
+        self.notes: list[str] = []  # candidates that could not be tried, and why
+        self.start = time.monotonic()
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() - self.start > self.config.budget_s
+
+    def trial(self, url: str, settings: dict, rate: float) -> Trial:
+        load = LoadtestConfig(
+            url=url, rates=(rate,), duration_s=self.config.trial_s, texts=self.texts, seed=self.config.seed
+        )
+        cell = run_loadtest(load, progress=lambda line: None).cells[0]
+        latency = cell.latency_ms or {"p99": float("inf"), "p50": float("inf")}
+        trial = Trial(
+            settings,
+            throughput=cell.samples_per_s,
+            p99_ms=latency["p99"],
+            p50_ms=latency["p50"],
+            offered=cell.offered_per_s,
+            errors=cell.errors or {},
+        )
+        trial.feasible = not trial.errors and trial.p99_ms <= self.config.p99_ms
+        trial.why_not = None if trial.feasible else (f"errors {trial.errors}" if trial.errors else "p99 over budget")
+        self.trials.append(trial)
+        self.progress(
+            f"{describe(settings)} @ {rate:,.1f} req/s: p99 {trial.p99_ms:,.0f} ms, "
+            f"{trial.throughput:,.1f} texts/s, {'holds' if trial.feasible else trial.why_not}"
+        )
+        return trial
+
+    def sustained_rate(self, settings: dict, floor: float) -> float:
+        """The highest offered rate these settings hold (0: none, or not above `floor`, the best so far).
+        Rates double until one fails, then the gap is halved until it is within 15%."""
+        with running_server(self.config.export, settings, self.config.provider) as url:
+            rate = floor * BEAT_BY if floor > 0 else self.first_rate(url)
+            low, high = 0.0, None
+            while not self.out_of_time():
+                if self.trial(url, settings, rate).feasible:
+                    low = rate
+                elif floor > 0 and low == 0:
+                    return 0.0  # cannot hold the best rate: it cannot win, one trial was enough
+                else:
+                    high = rate
+                if high is not None and (high < 0.5 or (high - low) / high < 0.15):
+                    break
+                rate = rate * 2 if high is None else (low + high) / 2
+            return low
+
+    def first_rate(self, url: str) -> float:
+        """A starting rate below capacity: half what a short closed-loop burst achieves."""
+        burst = LoadtestConfig(url=url, concurrency=(16,), duration_s=2, texts=self.texts)
+        return max(1.0, run_loadtest(burst, progress=lambda line: None).cells[0].samples_per_s / 2)
+
+
+def describe(settings: dict) -> str:
+    return " ".join(f"{key}={value}" for key, value in settings.items())
+
+
+def tune_serve(config: TuneConfig, variants: list[str], device: str, texts: tuple[str, ...], progress):
+    """Hill-climb over the search space; returns the search (its trials and each candidate's sustained rate)."""
+    space = search_space(device, variants)
+    search = ServeSearch(config, texts, progress)
+    best = {key: values[0] for key, values in space.items()}
+    best_rate = 0.0
+    pending = [best]
+    while pending and not search.out_of_time():
+        improved = False
+        for settings in pending:
+            key = tuple(settings.values())
+            if key in search.sustained or search.out_of_time():
+                continue
+            try:
+                rate = search.sustained_rate(settings, best_rate)
+            except KitError as e:  # a server that does not start: this candidate is out, the search goes on
+                search.notes.append(str(e))
+                rate = 0.0
+            search.sustained[key] = rate
+            if rate > best_rate:
+                best, best_rate, improved = settings, rate, True
+        pending = neighbours(best, space) if improved or best_rate == 0 else []
+        pending = [s for s in pending if tuple(s.values()) not in search.sustained]
+    return search
+
+
+def neighbours(settings: dict, space: dict[str, list]) -> list[dict]:
+    """Every setting one step away: one dimension changed to another of its values."""
+    return [{**settings, key: value} for key, values in space.items() for value in values if value != settings[key]]

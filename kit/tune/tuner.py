@@ -1,0 +1,103 @@
+"""`nsmckit tune EXPORT --p99-ms X`: the fastest configuration that meets a latency budget, with its accuracy cost.
+
+    from kit import tune, TuneConfig
+    result = tune(TuneConfig("exports/nsmc", p99_ms=200, mode="serve", budget_s=300))
+    result.best, result.command        # the choice and the command that runs it
+
+Writes tune.json, tune.png (latency vs throughput, the front marked) and, in serve mode, serve.env. When no
+configuration meets the constraints, the outputs are still written and `Infeasible` names the closest ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from kit.environment import environment
+from kit.errors import KitError
+from kit.manifest import read_manifest
+from kit.settings import check_settings
+from kit.tune.config import TuneConfig, TuneResult
+from kit.tune.offline import accuracy_cost, candidate_variants, predict_command, runs_on, tune_offline
+from kit.tune.report import judge, rank, row, write_outputs
+from kit.tune.serve_search import env_lines, tune_serve
+
+
+class Infeasible(KitError):
+    """No configuration met the constraints; the message names the closest."""
+
+
+def _texts(config: TuneConfig) -> tuple[str, ...]:
+    if config.texts:
+        return config.texts
+    from kit.data.nsmc import DataConfig, load_nsmc
+
+    return tuple(load_nsmc(DataConfig(data_dir=config.data_dir, val_ratio=0.0)).test.texts)
+
+
+def _serve_rows(search, config: TuneConfig, manifest: dict) -> list[dict]:
+    """One row per candidate: its best sustained trial, else its closest one."""
+    variants = {v["name"]: v for v in manifest["variants"]}
+    rows = []
+    for key in search.sustained:
+        trials = [t for t in search.trials if tuple(t.settings.values()) == key]
+        if not trials:
+            continue  # its server did not start (said in the notes)
+        held = [t for t in trials if t.feasible]
+        trial = max(held, key=lambda t: t.offered) if held else min(trials, key=lambda t: t.p99_ms)
+        trial.accuracy_delta, trial.accuracy_source = accuracy_cost(variants[trial.settings["variant"]], None)
+        judge(trial, config)
+        rows.append(row(trial))
+    return rows
+
+
+def _offline(config: TuneConfig, manifest: dict, progress):
+    trials, notes, _ = tune_offline(config, progress)
+    return trials, [row(judge(t, config)) for t in trials], notes, None
+
+
+def _serve(config: TuneConfig, manifest: dict, progress):
+    """Search server settings; the first candidate is the server's defaults, the baseline to beat."""
+    device = runs_on(config, manifest)
+    variants, notes = candidate_variants(config, manifest, device)
+    for name in list(variants):  # a variant that already fails the accuracy constraint is not worth serving
+        delta, source = accuracy_cost(next(v for v in manifest["variants"] if v["name"] == name), None)
+        if delta is not None and delta < -config.accuracy_tolerance:
+            variants.remove(name)
+            notes.append(f"{name}: accuracy {delta:+.2f} pt ({source}), beyond the tolerance")
+    variants.sort(key=lambda name: name != manifest["default_variant"])
+    search = tune_serve(config, variants, device, _texts(config), progress)
+    rows = _serve_rows(search, config, manifest)
+    first = next(iter(search.sustained), None)
+    default = next((r for r in rows if tuple(r["settings"].values()) == first), None)
+    return search.trials, rows, notes + search.notes, default
+
+
+def tune(config: TuneConfig, progress=print) -> TuneResult:
+    check_settings(config)
+    manifest = read_manifest(Path(config.export))
+    trials, rows, notes, default = (_offline if config.mode == "offline" else _serve)(config, manifest, progress)
+    ranking = rank(rows)
+    best = ranking[0] if ranking and ranking[0]["feasible"] else None
+    command = None
+    if best and config.mode == "offline":
+        command = predict_command(config, best)
+    elif best:
+        command = f"nsmckit serve {config.export} --env-file {Path(config.output) / 'serve.env'}"
+    settings = asdict(config) | {"texts": f"{len(config.texts)} texts"}
+    result = TuneResult(settings, config.mode, trials, ranking, best, default, command, environment(), notes)
+    lines = env_lines(best["settings"], config.provider) if best and config.mode == "serve" else None
+    for path in write_outputs(result, trials, Path(config.output), lines):
+        progress(f"wrote {path}")
+    if best is None:
+        raise Infeasible(_closest(result, config))
+    return result
+
+
+def _closest(result: TuneResult, config: TuneConfig) -> str:
+    if not result.ranking:
+        return "nothing could be measured; see the notes in tune.json"
+    closest = "; ".join(
+        f"{' '.join(f'{k}={v}' for k, v in r['settings'].items())}: {r['why_not']}" for r in result.ranking[:3]
+    )
+    return f"no configuration meets p99 <= {config.p99_ms:g} ms and the other constraints; closest: {closest}"

@@ -1,0 +1,115 @@
+"""`nsmckit tune` and the open-loop load test, on the tiny export and real servers: the offline choice is the
+best row of its own bench grid, an impossible budget says so, a serve-mode choice is what a server started
+from its serve.env runs, and open-loop latency shows the queue that closed-loop latency hides."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import httpx
+from click.testing import CliRunner
+
+from kit.cli import main
+from kit.serve.loadtest import LoadtestConfig, run_loadtest
+from tests.serving import start_server
+
+TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", "배우 연기 좋았다", "그냥 그래요"]
+
+
+def tune(*args: str):
+    return CliRunner().invoke(main, ["tune", *args])
+
+
+def test_offline_chooses_the_best_row_of_its_bench_grid(tiny_export, nsmc_dir, tmp_path):
+    out = tmp_path / "tune"
+    grid = "--batch-sizes 1,8,32 --strategies sorted,dynamic --limit 120 --budget-s 120"
+    result = tune(
+        str(tiny_export.path), "--p99-ms", "100000", "--data-dir", str(nsmc_dir), "--output", str(out), *grid.split()
+    )
+    assert result.exit_code == 0, result.output
+    chosen = json.loads((out / "tune.json").read_text())["best"]["settings"]
+    cells = [c for c in json.loads((out / "bench" / "results.json").read_text())["cells"] if c["status"] == "ok"]
+    assert len(cells) == 3 * 3 * 2  # variants (fp32, O2, int8) x batch sizes x strategies
+    best = max(cells, key=lambda c: c["samples_per_s"])  # every row meets a budget this loose
+    assert (chosen["variant"], chosen["batch_size"], chosen["strategy"]) == (
+        best["precision"],
+        best["batch_size"],
+        best["strategy"],
+    )
+    assert f"--variant {best['precision']} --batch-size {best['batch_size']}" in result.output
+    assert (out / "tune.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_an_impossible_budget_names_the_closest_and_exits_1(tiny_export, nsmc_dir, tmp_path):
+    out = tmp_path / "tune"
+    flags = "--batch-sizes 1,8 --limit 60 --variants fp32"
+    result = tune(
+        str(tiny_export.path), "--p99-ms", "0.0001", "--data-dir", str(nsmc_dir), "--output", str(out), *flags.split()
+    )
+    assert result.exit_code == 1
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: no configuration meets p99 <= 0.0001 ms") and "closest: variant=fp32" in last
+    record = json.loads((out / "tune.json").read_text())
+    assert record["best"] is None and record["ranking"] and not any(r["feasible"] for r in record["ranking"])
+
+
+def test_serve_tuning_writes_the_settings_a_server_then_runs(tiny_export, tmp_path):
+    out = tmp_path / "tune"
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(TEXTS), encoding="utf-8")
+    flags = f"--mode serve --budget-s 20 --trial-s 1 --variants fp32,int8 --input {texts} --output {out}"
+    result = tune(str(tiny_export.path), "--p99-ms", "200", *flags.split())
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "tune.json").read_text())
+    best = record["best"]["settings"]
+    assert record["best"]["feasible"] and record["best"]["p99_ms"] <= 200
+    env = (out / "serve.env").read_text()
+    assert f"NSMC_SERVE_VARIANT={best['variant']}" in env
+    proc, url = start_server(tiny_export.path, "--env-file", str(out / "serve.env"))
+    try:
+        info = httpx.get(f"{url}/info").json()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert info["variant"] == best["variant"]
+    for key in ("max_batch_tokens", "max_wait_ms", "parallel_calls"):
+        if key in best:
+            assert info["batching"][key] == best[key], key
+
+
+def test_a_bad_env_file_is_one_line(tiny_export, tmp_path):
+    bad = tmp_path / "serve.env"
+    bad.write_text("NSMC_SERVE_VARIANT=int8\nVARIANT=int8\n")
+    result = CliRunner().invoke(main, ["serve", str(tiny_export.path), "--env-file", str(bad)])
+    assert result.exit_code == 2 and "serve.env:2: expected NSMC_SERVE_<FLAG>=value" in result.output
+
+
+def test_open_loop_latency_shows_the_queue_closed_loop_hides(tiny_export):
+    """One review per model call: a rate well above that capacity builds a queue. Closed-loop clients wait for
+    their answers, so they never see it; the open-loop schedule keeps coming, and its latency grows with the run."""
+    proc, url = start_server(tiny_export.path, "--max-batch-size", "1", "--no-access-log")
+    try:
+        closed = run_loadtest(
+            LoadtestConfig(url=url, concurrency=(8,), duration_s=2, texts=tuple(TEXTS)), lambda _: None
+        )
+        capacity = closed.cells[0].samples_per_s
+        rate = 2.5 * capacity
+        opened = run_loadtest(LoadtestConfig(url=url, rates=(rate,), duration_s=2, texts=tuple(TEXTS)), lambda _: None)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    closed_q, open_q = closed.cells[0].quarter_p99_ms, opened.cells[0].quarter_p99_ms
+    assert closed_q[-1] < 2 * closed_q[0] + 5  # flat: the clients slowed down with the server
+    assert open_q[-1] > 2 * open_q[0] and max(open_q[2:]) > max(open_q[:2])  # growing: arrivals kept their schedule
+    assert opened.cells[0].latency_ms["p99"] > 3 * closed.cells[0].latency_ms["p99"]
+    assert opened.cells[0].offered_per_s > opened.cells[0].samples_per_s  # offered more than it achieved
+
+
+def test_rate_options(tiny_export):
+    both = CliRunner().invoke(main, ["loadtest", "http://127.0.0.1:9", "--rate", "5", "--rate-range", "1:2:1"])
+    assert both.exit_code == 2 and "not both" in both.output
+    bad = CliRunner().invoke(
+        main, ["loadtest", "http://127.0.0.1:9", "--rate-range", "10:5:1", "--texts-file", __file__]
+    )
+    assert bad.exit_code == 1 and "needs 0 < LOW <= HIGH" in bad.output
