@@ -98,6 +98,10 @@ def scored_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[
     # Ray Data logs every execution step, and a failure's whole traceback, on the driver's console; the kit
     # reports progress with one bar and a failure with one line (its cause, from the worker).
     os.environ.setdefault("RAY_DATA_LOG_LEVEL", "CRITICAL")
+    # When a worker fails, Ray Data cancels the read tasks still running, and Ray prints each cancelled
+    # task's error at exit, after the kit's line (from a process whose SIGINT is ignored, as in a background
+    # job, that error is a TypeError from Ray's own signal handling): the failure is already reported once.
+    os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
     ray.init(
         address=config.ray_address,
         include_dashboard=False,
