@@ -31,7 +31,7 @@ from kit.export.onnx import ExportConfig
 from kit.predict.config import PredictConfig
 from kit.serve.config import BatcherConfig, ConnectionConfig, ServeConfig
 from kit.serve.loadtest import LoadtestConfig
-from kit.settings import check_value
+from kit.settings import check_value, flag_of
 from kit.train.finetune import FinetuneConfig
 from kit.tune.config import TuneConfig
 
@@ -79,8 +79,9 @@ def weights_precedence(ctx: click.Context, model: str | None, no_weights: bool, 
     An explicit --no-weights on such a folder is refused by the library."""
     from kit.runtime.hf import weights_file
 
-    if no_weights and model and from_environment(ctx, "no_weights") and weights_file(model):
-        note(f"NSMC_NO_WEIGHTS ignored: {model} holds trained weights ({weights_file(model).name}), which are used")
+    weights = weights_file(model) if no_weights and model and from_environment(ctx, "no_weights") else None
+    if weights:
+        note(f"NSMC_NO_WEIGHTS ignored: {model} holds trained weights ({weights.name}), which are used")
         return False
     return no_weights
 
@@ -117,7 +118,7 @@ def field_option(field: dataclasses.Field, hint, envvar_prefix: str | None = Non
         kwargs["show_default"] = False  # the help says the default in words
     envvar = meta.get("envvar")
     if envvar_prefix and not envvar:
-        envvar = envvar_prefix + flag.split("/")[0].lstrip("-").replace("-", "_").upper()
+        envvar = envvar_prefix + flag_of(field).lstrip("-").replace("-", "_").upper()
     if envvar:
         kwargs.update(envvar=envvar, show_envvar=True)
     args = [a for a in typing.get_args(hint) if a is not type(None)]
@@ -619,8 +620,8 @@ def tune(export, p99_ms, input_file, **settings):
     console, progress = progress_printer()
     result = run_tune(TuneConfig(export=export, p99_ms=p99_ms, texts=texts, **settings), progress)
     console.print(ranked_table(result))
-    for note in result.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+    for line in result.notes:
+        console.print(f"[dim]note: {line}[/dim]")
     console.print(f"run it: {result.command}")
     if result.default and result.best is not result.default:
         held = result.default["offered"] if result.default["feasible"] else 0.0

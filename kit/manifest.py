@@ -77,6 +77,11 @@ def manifest_problem(manifest) -> str | None:
     return None
 
 
+def variants_by_name(manifest: dict) -> dict[str, dict]:
+    """The manifest's variant entries by name, in export order."""
+    return {v["name"]: v for v in manifest["variants"]}
+
+
 def verify_file(folder: Path, relpath: str, manifest: dict) -> Path:
     """The file's path, after checking it against the manifest's checksum."""
     path = Path(folder) / relpath

@@ -107,9 +107,10 @@ def load_model(model: str, no_weights: bool = False, config_overrides: str | Non
         if not hasattr(config, key):
             raise ModelError(f"config override {key!r}: {type(config).__name__} has no such field")
         setattr(config, key, value)
-    if no_weights and weights_file(model):
+    weights = weights_file(model)
+    if no_weights and weights:
         raise ModelError(
-            f"{model} holds trained weights ({weights_file(model).name}); --no-weights would replace them with "
+            f"{model} holds trained weights ({weights.name}); --no-weights would replace them with "
             "random ones: drop --no-weights (or NSMC_NO_WEIGHTS), or give a folder with only config and tokenizer"
         )
     config.id2label = {0: "negative", 1: "positive"}
@@ -123,7 +124,7 @@ def load_model(model: str, no_weights: bool = False, config_overrides: str | Non
     except Exception as e:  # OSError/ValueError from transformers, SafetensorError for a truncated file, ...
         hint = (
             " (use --no-weights for the architecture with random weights)"
-            if not weights_file(model) and ("weight" in str(e).lower() or isinstance(e, OSError))
+            if not weights and ("weight" in str(e).lower() or isinstance(e, OSError))
             else ""
         )
         raise ModelError(f"{model}: the model could not be loaded ({_first_line(e)}){hint}") from e

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from kit.errors import ModelError
-from kit.manifest import MANIFEST, read_manifest, verify_file
+from kit.manifest import MANIFEST, read_manifest, variants_by_name, verify_file
 from kit.runtime.ort_providers import create_session, session_provider
 from kit.runtime.text_classifier import TextClassifier, load_tokenizer_json
 
@@ -23,7 +23,7 @@ def resolve_variant(export_dir: str | Path, variant: str | None = None, allow_in
     """(manifest, variant entry, model path, tokenizer path) after checking both files' sha256."""
     folder = Path(export_dir)
     manifest = read_manifest(folder)
-    variants = {v["name"]: v for v in manifest["variants"]}
+    variants = variants_by_name(manifest)
     name = variant or manifest["default_variant"]
     if name not in variants:
         raise ModelError(f"{folder}: no variant {name!r} (have: {', '.join(variants)})")

@@ -20,8 +20,11 @@ import asyncio
 import ipaddress
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -58,8 +61,6 @@ class LoadtestConfig:
 
 
 def check_loopback(url: str) -> None:
-    from urllib.parse import urlparse
-
     host = urlparse(url).hostname
     if not host:
         raise KitError(f"{url}: not an http(s) URL")
@@ -175,10 +176,7 @@ def quarter_p99(sent: list[_Sent], span: float) -> list[float] | None:
 
 def _cell(config: LoadtestConfig, sent: list[_Sent], elapsed: float, info: dict, **load) -> Cell:
     ok = [s.latency_ms for s in sent if s.status == "200"]
-    errors: dict[str, int] = {}
-    for s in sent:
-        if s.status != "200":
-            errors[s.status] = errors.get(s.status, 0) + 1
+    errors = dict(Counter(s.status for s in sent if s.status != "200"))
     return Cell(
         "loadtest",
         "http",
@@ -247,8 +245,6 @@ def run_loadtest(config: LoadtestConfig, progress=print, on_cell: Callable | Non
 
 
 def read_texts(path: str) -> tuple[str, ...]:
-    from pathlib import Path
-
     lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     if not lines:
         raise KitError(f"{path}: no texts")

@@ -15,7 +15,7 @@ from kit.bench.results import BenchResult
 from kit.bench.runner import BenchConfig, run_bench
 from kit.data.nsmc import DataConfig
 from kit.errors import KitError
-from kit.manifest import read_manifest
+from kit.manifest import variants_by_name
 from kit.runtime.ort_providers import create_session, session_provider
 from kit.tune.config import Trial, TuneConfig
 
@@ -28,13 +28,13 @@ def runs_on(config: TuneConfig, manifest: dict) -> str:
     """Where the export's sessions will run ("cuda" or "cpu"): the provider asked, as ONNX Runtime honours it."""
     if config.provider == "cpu":
         return "cpu"
-    fp32 = next(v for v in manifest["variants"] if v["name"] == "fp32")
+    fp32 = variants_by_name(manifest)["fp32"]
     return session_provider(create_session(Path(config.export) / fp32["file"], config.provider))
 
 
 def candidate_variants(config: TuneConfig, manifest: dict, device: str) -> tuple[list[str], list[str]]:
     """The variants to try (fp32 first: the reference) and why others are left out."""
-    variants = {v["name"]: v for v in manifest["variants"]}
+    variants = variants_by_name(manifest)
     unknown = [name for name in config.variants if name not in variants]
     if unknown:
         raise KitError(f"{config.export}: no variant {', '.join(unknown)} (have: {', '.join(variants)})")
@@ -65,9 +65,8 @@ def accuracy_cost(variant: dict, cell_delta: float | None) -> tuple[float | None
     return None, None
 
 
-def tune_offline(config: TuneConfig, progress) -> tuple[list[Trial], list[str], str]:
-    """Trials (one per bench cell), notes, and the ONNX Runtime backend that ran them."""
-    manifest = read_manifest(Path(config.export))
+def tune_offline(config: TuneConfig, manifest: dict, progress) -> tuple[list[Trial], list[str]]:
+    """Trials (one per bench cell) and notes."""
     device = runs_on(config, manifest)
     variants, notes = candidate_variants(config, manifest, device)
     backend = "ort-cuda" if device == "cuda" else "ort-cpu"
@@ -97,7 +96,7 @@ def tune_offline(config: TuneConfig, progress) -> tuple[list[Trial], list[str], 
         result = partial[0]
         notes.append(f"the {config.budget_s:g} s budget ran out after {len(result.cells)} configurations")
     write_records(result, Path(config.output) / "bench")  # the grid as `nsmckit bench` reports it
-    by_name = {v["name"]: v for v in manifest["variants"]}
+    by_name = variants_by_name(manifest)
     trials = []
     for cell in result.cells:
         if cell.status != "ok":
@@ -114,7 +113,7 @@ def tune_offline(config: TuneConfig, progress) -> tuple[list[Trial], list[str], 
                 accuracy_source=source,
             )
         )
-    return trials, notes, backend
+    return trials, notes
 
 
 def predict_command(config: TuneConfig, best: dict) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kit.environment import environment
 from kit.errors import KitError
-from kit.manifest import read_manifest
+from kit.manifest import read_manifest, variants_by_name
 from kit.settings import check_settings
 from kit.tune.config import TuneConfig, TuneResult
 from kit.tune.offline import accuracy_cost, candidate_variants, predict_command, runs_on, tune_offline
@@ -37,7 +37,7 @@ def _texts(config: TuneConfig) -> tuple[str, ...]:
 
 def _serve_rows(search, config: TuneConfig, manifest: dict) -> list[dict]:
     """One row per candidate: its best sustained trial, else its closest one."""
-    variants = {v["name"]: v for v in manifest["variants"]}
+    variants = variants_by_name(manifest)
     rows = []
     for key in search.sustained:
         trials = [t for t in search.trials if tuple(t.settings.values()) == key]
@@ -52,7 +52,7 @@ def _serve_rows(search, config: TuneConfig, manifest: dict) -> list[dict]:
 
 
 def _offline(config: TuneConfig, manifest: dict, progress):
-    trials, notes, _ = tune_offline(config, progress)
+    trials, notes = tune_offline(config, manifest, progress)
     return trials, [row(judge(t, config)) for t in trials], notes, None
 
 
@@ -61,7 +61,7 @@ def _serve(config: TuneConfig, manifest: dict, progress):
     device = runs_on(config, manifest)
     variants, notes = candidate_variants(config, manifest, device)
     for name in list(variants):  # a variant that already fails the accuracy constraint is not worth serving
-        delta, source = accuracy_cost(next(v for v in manifest["variants"] if v["name"] == name), None)
+        delta, source = accuracy_cost(variants_by_name(manifest)[name], None)
         if delta is not None and delta < -config.accuracy_tolerance:
             variants.remove(name)
             notes.append(f"{name}: accuracy {delta:+.2f} pt ({source}), beyond the tolerance")
