@@ -114,6 +114,16 @@ def test_train_scenario_reports_each_strategy(tiny_model_dir, nsmc_dir, tmp_path
     assert cells[0]["padding_efficiency"] < cells[2]["padding_efficiency"]
 
 
+def test_train_scenario_runs_only_the_strategies_asked_for(tiny_model_dir, nsmc_dir, tmp_path):
+    """The GPU plan trains bucketed vs fixed-128 only: --strategies must hold in the train scenario too."""
+    out = tmp_path / "train"
+    flags = "--scenario train --strategies sorted,fixed --train-steps 2 --batch-sizes 8 --max-length 64 --limit 60"
+    result = CliRunner().invoke(main, ["bench", *run_args(tiny_model_dir, nsmc_dir, out, flags)])
+    assert result.exit_code == 0, result.output
+    cells = json.loads((out / "results.json").read_text())["cells"]
+    assert [c["strategy"] for c in cells] == ["bucketed", "fixed"]
+
+
 def test_unknown_backend_is_a_one_line_error(tiny_model_dir, nsmc_dir):
     result = CliRunner().invoke(
         main, ["bench", "--model", str(tiny_model_dir), "--data-dir", str(nsmc_dir), "--backends", "tensorrt:fp8"]

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Run HERE whenever wheels.txt, the ORT pin or an import changes: the GPU image's Python (3.12, with the
-# image's versions, bench/gpu/image.txt) plus the carried bundle installed as S1 installs it, then the whole
-# rehearsal (every stage's commands, at toy size, on this CPU: the GPU build of onnxruntime included, where
-# it must fall back to nothing silently) run with that Python. Prints the first failure.
+# Run HERE whenever wheels-a.txt, wheels-b.txt, the ORT pin or an import changes: the GPU image's Python (3.12,
+# with the image's versions, bench/gpu/image.txt), then the whole rehearsal with that Python and the REAL
+# bundle: its wheels installed as c1 and c4 install them, onnxruntime-gpu (which must run the CPU cells here
+# and refuse CUDA), every call at toy size. Prints the first failure. Downloads the image's torch once (GBs).
 #   bash bench/gpu/check_image.sh        (needs python3.12; the environment is kept in .gpu-image/)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,7 +13,6 @@ for candidate in python3.12 "$(pyenv root 2>/dev/null || echo /nonexistent)"/ver
     "$candidate" --version >/dev/null 2>&1 && python=$candidate
 done
 [ -n "$python" ] || { echo "check_image: no Python 3.12 here; set PYTHON312 to one" >&2; exit 1; }
-[ -f .gpu-bundle/SHA256SUMS ] || bash bench/gpu/fetch.sh
 if [ ! -x "$image/venv/bin/python3" ] || [ bench/gpu/image.txt -nt "$image/venv/bin/python3" ]; then
     rm -rf "$image/venv"
     "$python" -m venv "$image/venv"
@@ -23,18 +22,13 @@ if [ ! -x "$image/venv/bin/python3" ] || [ bench/gpu/image.txt -nt "$image/venv/
 fi
 export PATH=$PWD/$image/venv/bin:$PATH
 python3 --version
-rm -rf "$image/site" "$image/work"
-GPU_WORK=$PWD/$image/work GPU_SITE=$PWD/$image/site bash bench/gpu/install.sh .gpu-bundle
-imported=$(PYTHONPATH=$image/site python3 -c "import onnxruntime; print(onnxruntime.__file__)")
-case $imported in
-    "$PWD/$image/site/"*) echo "onnxruntime: the carried GPU build ($imported)" ;;
-    *) echo "check_image: onnxruntime comes from $imported, not the carried GPU build" >&2; exit 1 ;;
-esac
-if ! GPU_SITE=$PWD/$image/site bash bench/gpu/rehearse.sh "$image/results" > "$image/rehearsal.log" 2>&1 \
+bash bench/gpu/fetch.sh
+if ! BUNDLE=real GPU_BUNDLE=$PWD/.gpu-bundle bash bench/gpu/rehearse.sh "$image/results" > "$image/rehearsal.log" 2>&1 \
     || grep -q "FAILED" "$image/rehearsal.log"; then
     first=$(grep -n "FAILED\|^Error\|Traceback" "$image/rehearsal.log" | head -1 | cut -d: -f1)
     sed -n "$((${first:-1} > 30 ? ${first:-1} - 30 : 1)),$((${first:-1} + 3))p" "$image/rehearsal.log"
     echo "check_image: the first failure is above (whole log: $image/rehearsal.log)" >&2
     exit 1
 fi
-echo "check_image: the image's Python with the carried bundle ran every stage ($image/rehearsal.log)"
+grep -h "carried distributions import" "$image"/results/c*/c*.log
+echo "check_image: the image's Python with the real bundle ran every call ($image/rehearsal.log)"

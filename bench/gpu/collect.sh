@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Run HERE after the GPU calls: unpack the stages' archives and logs into bench/results/gpu-<h100|h200>-<date>/
+# Run HERE after the GPU calls: unpack the calls' archives and logs into bench/results/gpu-<h100|h200>-<date>/
 # and print the README's rows (bench/gpu/summary.py).
-#   bash bench/gpu/collect.sh [--output DIR] FOLDER...   (each FOLDER holds a call's files: sN.tar.gz, sN.log)
+#   bash bench/gpu/collect.sh [--output DIR] FOLDER...   (each FOLDER holds one call's files: cN.tar.gz, cN.log)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 output=
@@ -10,16 +10,16 @@ if [ "${1:-}" = --output ]; then output=$2; shift 2; fi
 staging=$(mktemp -d /tmp/nsmckit-collect.XXXXXX)
 trap 'rm -rf "$staging"' EXIT
 for folder in "$@"; do
-    for archive in "$folder"/s*.tar.gz; do
+    for archive in "$folder"/c*.tar.gz; do
         [ -e "$archive" ] || continue
         tar -C "$staging" -xzf "$archive"
-        stage=$(basename "$archive" .tar.gz)
-        cp "$folder/$stage.log" "$staging/$stage/" 2>/dev/null || true
+        call=$(basename "$archive" .tar.gz)
+        cp "$folder/$call.log" "$staging/$call/" 2>/dev/null || true
     done
 done
-[ -n "$(ls "$staging")" ] || { echo "no stage archives (s*.tar.gz) in: $*" >&2; exit 1; }
+[ -n "$(ls "$staging")" ] || { echo "no call archives (c*.tar.gz) in: $*" >&2; exit 1; }
 if [ -z "$output" ]; then
-    gpu=$(head -2 "$staging/s1/gpu.csv" 2>/dev/null | tail -1 | grep -oiE 'h100|h200|a100|l4' | head -1 | tr '[:upper:]' '[:lower:]')
+    gpu=$(grep -oiE 'h100|h200|a100|l4' "$staging/c1/device.json" 2>/dev/null | head -1 | tr '[:upper:]' '[:lower:]')
     output=bench/results/gpu-${gpu:-unknown}-$(date +%Y-%m-%d)
 fi
 mkdir -p "$output"
