@@ -29,6 +29,7 @@ from kit.bench.runner import BenchConfig
 from kit.errors import KitError, describe_failure
 from kit.export.onnx import ExportConfig
 from kit.predict.config import PredictConfig
+from kit.records import from_random_weights
 from kit.serve.config import BatcherConfig, ConnectionConfig, ServeConfig
 from kit.serve.loadtest import LoadtestConfig
 from kit.settings import check_value, flag_of
@@ -163,7 +164,8 @@ def data_options(command=None, *, validation: bool = True):
             "--limit",
             type=click.IntRange(min=1),
             default=None,
-            help="Use at most this many rows of each split (a seeded sample), for quick runs.",
+            help="For quick runs: cap each split (train, validation, test) at this many rows, a seeded sample; "
+            "finetune --limit 500 trains on 500 reviews and evaluates on 500 + 500.",
         ),
         click.option("--seed", type=int, default=42, help="Seed for splits, shuffling and init."),
     ]
@@ -306,6 +308,7 @@ def data(model, data_dir, limit, seed, batch_size, max_lengths, plot):
     "early_stopping",
     "pad_to_multiple_of",
     "resume",
+    "keep_checkpoints",
     "overwrite",
     "report_to",
     "evaluate_test",
@@ -450,6 +453,8 @@ def predict(model, texts, **settings):
 
     if texts and settings["input"]:
         raise click.UsageError("give texts as arguments or --input, not both")
+    if from_random_weights(model):
+        note(f"{model} started from random weights (--no-weights): its predictions are near chance")
     if texts:
         table = Table("text", "label", "probability")
         for text, p in zip(texts, score_texts(model, list(texts), settings["variant"], settings["provider"])):
@@ -509,8 +514,10 @@ def load_env_file(path: str | None) -> None:
 
 @main.command()
 @click.argument("export_dir", type=click.Path(file_okay=False), envvar="NSMC_SERVE_EXPORT")
-@click.option("--host", default="0.0.0.0", envvar="NSMC_SERVE_HOST", show_envvar=True)
-@click.option("--port", type=int, default=8000, envvar="NSMC_SERVE_PORT", show_envvar=True)
+@click.option("--host", default="0.0.0.0", envvar="NSMC_SERVE_HOST", show_envvar=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, envvar="NSMC_SERVE_PORT", show_envvar=True, help="TCP port."
+)
 @click.option(
     "--env-file",
     type=click.Path(dir_okay=False, exists=True),
@@ -580,9 +587,9 @@ def loadtest(url, rate, rate_range, texts_file, data_dir, output, **settings):
     if texts_file:
         texts = read_texts(texts_file)
     else:
-        from kit.data.nsmc import DataConfig, load_nsmc
+        from kit.data.nsmc import DataConfig, load_test_texts
 
-        texts = tuple(load_nsmc(DataConfig(data_dir=data_dir, val_ratio=0.0)).test.texts)
+        texts = load_test_texts(DataConfig(data_dir=data_dir))
     console, progress = progress_printer()
     on_cell = (lambda partial: write_records(partial, Path(output))) if output else None
     result = run_loadtest(LoadtestConfig(url=url, texts=texts, **settings), progress, on_cell)
@@ -624,10 +631,12 @@ def tune(export, p99_ms, input_file, **settings):
         console.print(f"[dim]note: {line}[/dim]")
     console.print(f"run it: {result.command}")
     if result.default and result.best is not result.default:
-        held = result.default["offered"] if result.default["feasible"] else 0.0
-        console.print(
-            f"the server's defaults hold {held:,.1f} req/s within the budget; the choice {result.best['offered']:,.1f}"
-        )
+
+        def held(row: dict) -> str:
+            return f"{row['offered']:,.1f} req/s offered, {row['throughput']:,.1f} texts/s achieved"
+
+        defaults = held(result.default) if result.default["feasible"] else "nothing"
+        console.print(f"within the budget the server's defaults held {defaults}; the choice {held(result.best)}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from kit.errors import KitError
 
+RANDOM = " (from random weights)"  # beside any accuracy of a model that started from random weights
+
 
 def read_record(path: Path, error: type[KitError], missing: str) -> dict:
     """`missing` completes "<folder>: no <file>; ..." when the file is absent."""
@@ -17,3 +19,19 @@ def read_record(path: Path, error: type[KitError], missing: str) -> dict:
         return json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise error(f"{path}: not valid JSON ({e})") from e
+
+
+def from_random_weights(folder: str | Path) -> bool:
+    """Whether a model or export folder holds a model that started from random weights (`--no-weights`): an
+    export made that way or from such a run, or a `nsmckit finetune` run that trained from them. Its accuracy
+    and predictions are near chance, and every place that shows them says so."""
+    folder = Path(folder)
+    try:
+        if (folder / "export.json").is_file():
+            source = json.loads((folder / "export.json").read_text())["source"]
+            return bool(source.get("no_weights") or ((source.get("run") or {}).get("config") or {}).get("no_weights"))
+        if (folder / "run.json").is_file():
+            return bool(json.loads((folder / "run.json").read_text())["config"].get("no_weights"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False  # a broken record is reported by whatever reads it for real
+    return False

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kit.data.nsmc import DataConfig, download_nsmc, load_nsmc, read_nsmc_file
+from kit.data.nsmc import DataConfig, download_nsmc, load_nsmc, load_test_texts, read_nsmc_file
 from kit.errors import DataError
 from tests.synthetic import corpus
 
@@ -91,8 +91,21 @@ def test_offline_without_local_data_says_what_to_do(monkeypatch, release_server)
     import datasets.config
 
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
-    with pytest.raises(DataError, match="NSMC_DATA_DIR"):
+    with pytest.raises(DataError, match="NSMC_DATA_DIR") as raised:
         load_nsmc(DataConfig(url=release_server))
+    assert "offline mode is set" in str(raised.value) and "Error)" not in str(raised.value)
+
+
+def test_test_texts_need_only_the_test_file(nsmc_dir, tmp_path):
+    """A load test sends test reviews: a folder with only ratings_test.txt is enough, and its absence is named."""
+    only_test = tmp_path / "only-test"
+    only_test.mkdir()
+    (only_test / "ratings_test.txt").write_bytes((nsmc_dir / "ratings_test.txt").read_bytes())
+    assert load_test_texts(DataConfig(data_dir=str(only_test))) == tuple(
+        read_nsmc_file(only_test / "ratings_test.txt").texts
+    )
+    with pytest.raises(DataError, match="ratings_test.txt: no such file"):
+        load_test_texts(DataConfig(data_dir=str(tmp_path)))
 
 
 # The real release, where CI provides it.

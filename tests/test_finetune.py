@@ -13,8 +13,10 @@ import sys
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 
 from kit.batching import STRATEGIES, restore_order
+from kit.cli import main
 from kit.data.encoding import encode
 from kit.data.nsmc import DataConfig, load_nsmc
 from kit.runtime.hf import load_model, load_tokenizer
@@ -179,3 +181,42 @@ def test_ddp_with_two_cpu_processes(tiny_model_dir, learn_dir, tmp_path):
     assert run["test"]["rows"] == 400
     assert run["test"]["accuracy"] == pytest.approx(accuracy(test.labels, logits.argmax(-1)))
     assert run["test"]["accuracy"] > 0.6  # it learned something, so order mistakes would show
+
+
+def _architecture_only(model_dir, folder):
+    """A model folder with its config and tokenizer but no weights, like ../shared/models/klue-bert-base."""
+    shutil.copytree(model_dir, folder, ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
+    return folder
+
+
+def test_a_quick_run_shows_the_kits_progress_and_keeps_only_the_final_model(tiny_model_dir, nsmc_dir, tmp_path):
+    model = _architecture_only(tiny_model_dir, tmp_path / "architecture")
+    out = tmp_path / "quick"
+    args = run_args(model, nsmc_dir, out, "--no-weights --epochs 1 --max-length 64 --limit 80 --batch-size 8")
+    proc = subprocess.run(_cli(*args), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "{'loss'" not in proc.stdout + proc.stderr and "{'eval_loss'" not in proc.stdout + proc.stderr
+    assert "validation accuracy" in proc.stderr  # the kit's line per evaluation
+    assert "test accuracy (from random weights)" in proc.stdout  # near chance, and said so
+    assert not (out / "checkpoints").exists()  # they were for --resume; the run completed
+    assert (out / "model.safetensors").is_file() and (out / "run.json").is_file()
+    run = json.loads((out / "run.json").read_text())
+    assert any("loss" in entry for entry in run["log_history"])  # the Trainer's logs still reach run.json
+    # What it leads to says so too: the export's accuracy column (fp32 shows the baseline) and predict.
+    export = tmp_path / "export"
+    exported = CliRunner().invoke(
+        main, ["export", "--onnx", str(out), "--quantize", "int8", "--data-dir", str(nsmc_dir), "--output", str(export)]
+    )
+    assert "accuracy (from random weights)" in exported.output, exported.output
+    fp32_row = next(line for line in exported.output.splitlines() if line.startswith("│ fp32"))
+    assert any(c.isdigit() for c in fp32_row.split("│")[5]), fp32_row  # the PyTorch fp32 baseline beside int8's
+    predicted = CliRunner().invoke(main, ["predict", str(export), "재밌어요"])
+    assert predicted.exit_code == 0 and "started from random weights" in predicted.output
+
+
+def test_keep_checkpoints_keeps_them(tiny_model_dir, nsmc_dir, tmp_path):
+    out = tmp_path / "kept"
+    args = run_args(tiny_model_dir, nsmc_dir, out, "--epochs 1 --max-length 64 --limit 40 --keep-checkpoints --no-test")
+    proc = subprocess.run(_cli(*args), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert any(map(is_complete, checkpoints(out / "checkpoints")))

@@ -46,11 +46,12 @@ def offline(tiny_export):
     return OnnxClassifier(tiny_export.path)
 
 
-def test_http_predictions_equal_offline_single_batched_and_concurrent(server, offline):
+def test_http_predictions_equal_offline_single_batched_and_concurrent(server, offline, tiny_model_dir):
     expected = offline.predict_proba(TEXTS)
     for text, probs in zip(TEXTS, expected):
         body = httpx.post(f"{server}/predict", json={"text": text}).json()
-        assert body["label"] == int(probs.argmax()) and body["model"] == "tiny"
+        # the model's id is what the export was made from, not the folder it is served from (/model in the image)
+        assert body["label"] == int(probs.argmax()) and body["model"] == tiny_model_dir.name
         assert body["label_name"] in ("negative", "positive")
         assert np.allclose(body["probabilities"], probs, atol=1e-5)
     batched = httpx.post(f"{server}/predict", json={"texts": TEXTS}).json()["predictions"]
@@ -101,13 +102,19 @@ def test_batcher_runs_at_most_parallel_calls_batches_at_once(offline, parallel_c
     from kit.serve.config import BatcherConfig
     from kit.serve.request_batcher import DynamicBatcher
 
-    lock, in_flight, peak = threading.Lock(), [0], [0]
+    lock, in_flight, peak, calls = threading.Lock(), [0], [0], [0]
+    # The first `parallel_calls` calls meet at a barrier: they return only once that many run at once, so
+    # the overlap is proven by an event, not hoped for by a sleep (a barrier that is never met times out).
+    meet = threading.Barrier(parallel_calls, timeout=30)
 
     def predict(batch):
         with lock:
             in_flight[0] += 1
             peak[0] = max(peak[0], in_flight[0])
-        time.sleep(0.02)  # hold the model so that a second batch could overlap
+            calls[0] += 1
+            first = calls[0] <= parallel_calls
+        if first:
+            meet.wait()
         try:
             return offline.run(batch)
         finally:

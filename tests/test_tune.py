@@ -1,17 +1,18 @@
 """`nsmckit tune` and the open-loop load test, on the tiny export and real servers: the offline choice is the
 best row of its own bench grid, an impossible budget says so, a serve-mode choice is what a server started
-from its serve.env runs, and open-loop latency shows the queue that closed-loop latency hides."""
+from its serve.env runs, and the open loop keeps its schedule where closed-loop clients wait."""
 
 from __future__ import annotations
 
 import json
 import signal
+import threading
 
 import httpx
 from click.testing import CliRunner
 
 from kit.cli import main
-from kit.serve.loadtest import LoadtestConfig, run_loadtest
+from kit.serve.loadtest import LoadtestConfig, run_loadtest, schedule
 from tests.serving import start_server
 
 TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", "배우 연기 좋았다", "그냥 그래요"]
@@ -59,11 +60,12 @@ def test_serve_tuning_writes_the_settings_a_server_then_runs(tiny_export, tmp_pa
     texts = tmp_path / "texts.txt"
     texts.write_text("\n".join(TEXTS), encoding="utf-8")
     flags = f"--mode serve --budget-s 20 --trial-s 1 --variants fp32,int8 --input {texts} --output {out}"
-    result = tune(str(tiny_export.path), "--p99-ms", "200", *flags.split())
+    # A budget any configuration meets, however loaded the machine: the test is about what is written and run.
+    result = tune(str(tiny_export.path), "--p99-ms", "30000", *flags.split())
     assert result.exit_code == 0, result.output
     record = json.loads((out / "tune.json").read_text())
     best = record["best"]["settings"]
-    assert record["best"]["feasible"] and record["best"]["p99_ms"] <= 200
+    assert record["best"]["feasible"] and record["best"]["p99_ms"] <= 30000
     env = (out / "serve.env").read_text()
     assert f"NSMC_SERVE_VARIANT={best['variant']}" in env
     proc, url = start_server(tiny_export.path, "--env-file", str(out / "serve.env"))
@@ -85,25 +87,45 @@ def test_a_bad_env_file_is_one_line(tiny_export, tmp_path):
     assert result.exit_code == 2 and "serve.env:2: expected NSMC_SERVE_<FLAG>=value" in result.output
 
 
-def test_open_loop_latency_shows_the_queue_closed_loop_hides(tiny_export):
-    """One review per model call: a rate well above that capacity builds a queue. Closed-loop clients wait for
-    their answers, so they never see it; the open-loop schedule keeps coming, and its latency grows with the run."""
+def _queue_depth(url: str) -> float:
+    metrics = httpx.get(f"{url}/metrics").text
+    return float(next(line.split()[-1] for line in metrics.splitlines() if line.startswith("nsmc_queue_depth ")))
+
+
+def test_open_loop_keeps_its_schedule_while_closed_loop_clients_wait(tiny_export):
+    """One review per model call, and a rate well above that capacity. Closed-loop clients wait for their
+    answers, so the server never holds more than their count; the open-loop schedule keeps sending whatever
+    the server does, so the queue builds. Asserted on counts and the server's queue gauge, not on latencies
+    (a loaded machine changes those; the numbers themselves live in bench/)."""
     proc, url = start_server(tiny_export.path, "--max-batch-size", "1", "--no-access-log")
+    peaks = {"closed": 0.0, "open": 0.0}
+    phase = ["closed"]
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            peaks[phase[0]] = max(peaks[phase[0]], _queue_depth(url))
+            stop.wait(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
     try:
         closed = run_loadtest(
-            LoadtestConfig(url=url, concurrency=(8,), duration_s=2, texts=tuple(TEXTS)), lambda _: None
+            LoadtestConfig(url=url, concurrency=(4,), duration_s=1, texts=tuple(TEXTS)), lambda _: None
         )
-        capacity = closed.cells[0].samples_per_s
-        rate = 2.5 * capacity
-        opened = run_loadtest(LoadtestConfig(url=url, rates=(rate,), duration_s=2, texts=tuple(TEXTS)), lambda _: None)
+        phase[0] = "open"
+        config = LoadtestConfig(url=url, rates=(4 * closed.cells[0].samples_per_s,), duration_s=1, texts=tuple(TEXTS))
+        opened = run_loadtest(config, lambda _: None)
     finally:
+        stop.set()
+        watcher.join()
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
-    closed_q, open_q = closed.cells[0].quarter_p99_ms, opened.cells[0].quarter_p99_ms
-    assert closed_q[-1] < 2 * closed_q[0] + 5  # flat: the clients slowed down with the server
-    assert open_q[-1] > 2 * open_q[0] and max(open_q[2:]) > max(open_q[:2])  # growing: arrivals kept their schedule
-    assert opened.cells[0].latency_ms["p99"] > 3 * closed.cells[0].latency_ms["p99"]
-    assert opened.cells[0].offered_per_s > opened.cells[0].samples_per_s  # offered more than it achieved
+    cell = opened.cells[0]
+    assert cell.rows + sum(cell.errors.values()) == len(schedule(config.rates[0], config))  # every one was sent
+    assert peaks["closed"] <= 4  # the clients never had more than 4 requests out
+    assert peaks["open"] > 4  # the schedule kept sending while the server was saturated
+    assert cell.offered_per_s > cell.samples_per_s  # offered more than it achieved
 
 
 def test_rate_options(tiny_export):

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from kit.bench.results import BenchResult, Cell
 from kit.export.validation import format_points
+from kit.tables import titled_table
 
 LATENCY_KEYS = ("p50", "p90", "p99", "p999", "mean")
 CSV_FIELDS = [f.name for f in fields(Cell) if f.name != "latency_ms"] + [f"latency_{k}_ms" for k in LATENCY_KEYS]
@@ -53,7 +54,7 @@ def _columns(result: BenchResult) -> list[tuple[str, callable]]:
             ("load", _load),
             ("texts/request", lambda c: str(c.batch_size)),
             ("ok requests", lambda c: f"{c.rows:,}"),
-            ("texts/s", lambda c: _fmt(c.samples_per_s, ",.1f")),
+            ("achieved texts/s", lambda c: _fmt(c.samples_per_s, ",.1f")),
             *_latency_columns(),
             ("p99.9 ms", lambda c: _fmt((c.latency_ms or {}).get("p999"), ".2f")),
             ("p99 by quarter", lambda c: " ".join(f"{v:.0f}" for v in c.quarter_p99_ms or [])),
@@ -92,8 +93,17 @@ def best_per_backend(result: BenchResult) -> set[int]:
     return set(best.values())
 
 
+def _title(result: BenchResult) -> str:
+    """Which command made the table: a load test, or the benchmark's inference or train grid."""
+    scenarios = {c.scenario for c in result.cells}
+    if scenarios == {"loadtest"}:
+        return f"nsmckit loadtest {result.config.get('url')}: offered load, achieved throughput"
+    what = "nsmckit bench --scenario train" if scenarios == {"train"} else "nsmckit bench"
+    return f"{what} (best cell per backend in bold green)"
+
+
 def rich_table(result: BenchResult) -> Table:
-    table = Table(title="nsmckit bench (best cell per backend in bold green)")
+    table = titled_table(_title(result))
     columns = _columns(result)
     for name, _ in columns:
         table.add_column(name, justify="left" if name in ("backend", "strategy", "status") else "right")
@@ -218,7 +228,7 @@ def load(path: Path) -> BenchResult:
 
 def compare_table(a: BenchResult, b: BenchResult, name_a: str, name_b: str) -> Table:
     """B / A ratios of throughput and p50 latency for the cells both runs measured."""
-    table = Table(title=f"{name_b} vs {name_a} (ratio B/A)")
+    table = titled_table(f"{name_b} vs {name_a} (ratio B/A)")
     for column in ("cell", "A samples/s", "B samples/s", "throughput B/A", "p50 B/A"):
         table.add_column(column, justify="left" if column == "cell" else "right")
     index = {c.label: c for c in a.cells if c.status == "ok"}

@@ -30,6 +30,7 @@ from kit.errors import KitError
 from kit.export.validation import paired_accuracy
 from kit.manifest import read_manifest, source_model
 from kit.metrics import classification_metrics
+from kit.progress import progress_bar
 from kit.runtime.backend import BackendSpec
 from kit.runtime.ort_providers import ProviderUnavailable
 from kit.runtime.registry import BACKENDS, parse_backend
@@ -121,15 +122,17 @@ def measure(
     for rows, pad_to in batches[:warmup]:
         backend.timed(padded(rows, pad_to))
     latencies, pass_seconds, logits = [], [], None
-    for _ in range(repeats):
-        outputs = []
-        start = time.perf_counter()  # the pass includes padding: it is part of serving a batch
-        for rows, pad_to in batches:
-            out, ms = backend.timed(padded(rows, pad_to))
-            outputs.append(out)
-            latencies.append(ms)
-        pass_seconds.append(time.perf_counter() - start)
-        logits = np.concatenate(outputs)
+    with progress_bar(repeats * len(seqs), f"{backend.spec.label} {strategy} b{batch_size}", leave=False) as bar:
+        for _ in range(repeats):
+            outputs = []
+            start = time.perf_counter()  # the pass includes padding: it is part of serving a batch
+            for rows, pad_to in batches:
+                out, ms = backend.timed(padded(rows, pad_to))
+                outputs.append(out)
+                latencies.append(ms)
+                bar.update(len(rows))
+            pass_seconds.append(time.perf_counter() - start)
+            logits = np.concatenate(outputs)
     logits = restore_order(logits, plan.order)
     return {
         "rows": len(seqs),

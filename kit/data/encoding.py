@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kit.data.cache import cache_root
+from kit.progress import progress_bar
 from kit.truncation import cap_texts
 
 CHUNK = 4096  # texts per tokenizer call: big enough for the Rust batch path, small enough for a progress bar
@@ -60,12 +61,12 @@ def encode(tokenizer, texts: list[str], max_length: int, progress: bool = False)
         with np.load(path) as cached:
             return Encoded(cached["ids"], cached["offsets"])
 
-    from tqdm.auto import tqdm
-
     chunks: list[list[list[int]]] = []
-    for start in tqdm(range(0, len(texts), CHUNK), desc="tokenizing", unit="chunk", disable=not progress):
-        batch = texts[start : start + CHUNK]
-        chunks.append(tokenizer(batch, truncation=True, max_length=max_length)["input_ids"])
+    with progress_bar(len(texts), "tokenizing", enabled=progress) as bar:
+        for start in range(0, len(texts), CHUNK):
+            batch = texts[start : start + CHUNK]
+            chunks.append(tokenizer(batch, truncation=True, max_length=max_length)["input_ids"])
+            bar.update(len(batch))
     seqs = [seq for chunk in chunks for seq in chunk]
     offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
     np.cumsum([len(s) for s in seqs], out=offsets[1:])

@@ -12,6 +12,7 @@ import numpy as np
 from rich.table import Table
 
 from kit.batching import STRATEGIES, plan_batches
+from kit.tables import titled_table
 
 PERCENTILES = (50, 90, 95, 99)
 
@@ -74,7 +75,7 @@ def plot_histogram(lengths: dict[str, np.ndarray], path: str, max_length: int | 
 
 def length_table(stats: list[LengthStats], batch_size: int) -> Table:
     """One column per split, so the table stays narrow however many strategies there are."""
-    table = Table(title=f"Token lengths; padding efficiency at batch size {batch_size}")
+    table = titled_table(f"Token lengths; padding efficiency at batch size {batch_size}")
     table.add_column("")
     for s in stats:
         table.add_column(s.split, justify="right")

@@ -98,33 +98,46 @@ def read_nsmc_file(path: str | Path) -> Split:
     return Split(ids, texts, np.asarray(labels, dtype=np.int64))
 
 
-def download_nsmc(url: str = DEFAULT_URL) -> dict[str, Path]:
-    """Fetch the two release files through `datasets`' download cache; return split -> local path."""
+def download_nsmc(url: str = DEFAULT_URL, splits: tuple[str, ...] = tuple(FILES)) -> dict[str, Path]:
+    """Fetch release files through `datasets`' download cache; return split -> local path."""
     from datasets.utils.file_utils import cached_path
 
     paths = {}
-    for split, name in FILES.items():
+    for split in splits:
+        name = FILES[split]
         try:
             paths[split] = Path(cached_path(f"{url}/{name}", cache_dir=str(cache_root() / "downloads")))
         except Exception as e:  # offline mode, DNS, HTTP errors: all mean "use local files"
+            import datasets.config
+
+            offline = "offline mode is set (HF_HUB_OFFLINE)" if datasets.config.HF_HUB_OFFLINE else None
+            why = offline or (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise DataError(
-                f"could not download {url}/{name} ({type(e).__name__}); without internet, point "
-                "--data-dir (or NSMC_DATA_DIR) at a folder holding ratings_train.txt and ratings_test.txt"
+                f"could not download {url}/{name}: {why}; without internet, point --data-dir (or NSMC_DATA_DIR) "
+                f"at a folder holding {' and '.join(FILES[s] for s in splits)}"
             ) from e
     return paths
+
+
+def _paths(config: DataConfig, splits: tuple[str, ...]) -> dict[str, Path]:
+    if not config.data_dir:
+        return download_nsmc(config.url, splits)
+    folder = Path(config.data_dir)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder (expected {' and '.join(FILES[s] for s in splits)} in it)")
+    return {split: folder / FILES[split] for split in splits}
+
+
+def load_test_texts(config: DataConfig) -> tuple[str, ...]:
+    """The test reviews alone (what load tests and tuning send): only ratings_test.txt is read or fetched."""
+    return tuple(read_nsmc_file(_paths(config, ("test",))["test"]).texts)
 
 
 def load_nsmc(config: DataConfig) -> NsmcSplits:
     """Load train/test, carve a seeded validation split from train, apply `limit`."""
     if not 0 <= config.val_ratio < 1:
         raise DataError(f"val_ratio must be in [0, 1), got {config.val_ratio}")
-    if config.data_dir:
-        folder = Path(config.data_dir)
-        if not folder.is_dir():
-            raise DataError(f"{folder}: no such folder (expected ratings_train.txt and ratings_test.txt in it)")
-        paths = {split: folder / name for split, name in FILES.items()}
-    else:
-        paths = download_nsmc(config.url)
+    paths = _paths(config, tuple(FILES))
     train = read_nsmc_file(paths["train"])
     test = read_nsmc_file(paths["test"])
     empty = {FILES["train"]: train.texts.count(""), FILES["test"]: test.texts.count("")}

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.batching import predict_in_batches
+from kit.batching import STRATEGIES, predict_in_batches
 from kit.environment import cpu_flags, library_versions
 from kit.errors import KitError, ModelError, RunError
 from kit.export.validation import compare, labeled_reviews, logits_per_strategy, paired_accuracy, validation_texts
 from kit.manifest import MANIFEST, checksums
+from kit.progress import counting_rows, progress_bar
 from kit.runtime.hf import check_length, load_config, load_model, load_tokenizer, run_max_length
 from kit.runtime.ort_providers import cuda_built
 from kit.settings import check_settings, setting
@@ -217,24 +218,30 @@ def _validate(
         return predict_in_batches(run, seqs, "bucketed", config.batch_size * 4, max_length, pad_id).argmax(-1)
 
     seqs = encode_ids(tokenizer, texts)
-    torch_fp32 = TorchBackend(BackendSpec("torch"), model, device="cpu").predict
-    reference = logits_per_strategy(torch_fp32, seqs, config.batch_size, max_length, pad_id)
     labeled = labeled_reviews(config.data_dir, config.label_rows)
-    if labeled and any(not v["exact"] for v in variants):
+    approximate = sum(not v["exact"] for v in variants) if labeled else 0
+    labeled_seqs: list[np.ndarray] = []
+    if approximate:
         progress(f"judging approximate variants on {labeled[2]}")
         labeled_seqs = encode_ids(tokenizer, labeled[0])
-        reference_preds = predictions(torch_fp32, labeled_seqs)
         described += f"; approximate variants judged on {labeled[2]}"
-    for variant in variants:
-        session = create_session(stage / variant["file"], variant["provider"])  # strict: cuda runs on CUDA or fails
-        run = session_runner(session)
-        exact = variant.pop("exact")
-        check = compare(reference, logits_per_strategy(run, seqs, config.batch_size, max_length, pad_id), exact)
-        if labeled and not exact:
-            preds = predictions(run, labeled_seqs)
-            check.labeled = paired_accuracy(labeled[1], reference_preds, preds, config.accuracy_tolerance)
-        variant["validation"] = check.to_dict() | {"providers": session.get_providers()}
-        variant["valid"] = check.valid
+    # Every row each model scores: PyTorch and each variant per strategy, PyTorch and each approximate
+    # variant on the labeled reviews. One bar with an ETA: on a CPU this is most of an export's time.
+    total = (1 + len(variants)) * len(STRATEGIES) * len(seqs) + (1 + approximate) * len(labeled_seqs)
+    with progress_bar(total, "validating") as bar:
+        torch_fp32 = counting_rows(TorchBackend(BackendSpec("torch"), model, device="cpu").predict, bar)
+        reference = logits_per_strategy(torch_fp32, seqs, config.batch_size, max_length, pad_id)
+        reference_preds = predictions(torch_fp32, labeled_seqs) if approximate else None
+        for variant in variants:
+            session = create_session(stage / variant["file"], variant["provider"])  # strict: CUDA runs on CUDA or fails
+            run = counting_rows(session_runner(session), bar)
+            exact = variant.pop("exact")
+            check = compare(reference, logits_per_strategy(run, seqs, config.batch_size, max_length, pad_id), exact)
+            if approximate and not exact:
+                preds = predictions(run, labeled_seqs)
+                check.labeled = paired_accuracy(labeled[1], reference_preds, preds, config.accuracy_tolerance)
+            variant["validation"] = check.to_dict() | {"providers": session.get_providers()}
+            variant["valid"] = check.valid
     return described
 
 

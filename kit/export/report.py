@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.table import Table
 
 from kit.export.validation import format_points
+from kit.records import RANDOM, from_random_weights
+from kit.tables import titled_table
 
 
 def export_table(manifest: dict, path: str) -> Table:
@@ -13,22 +15,31 @@ def export_table(manifest: dict, path: str) -> Table:
     rules: dict[str, list[str]] = {}
     for v in manifest["variants"]:
         rules.setdefault(v["validation"]["threshold"], []).append(v["name"])
-    table = Table(
-        title=f"nsmckit export: {path}",
+    table = titled_table(
+        f"nsmckit export: {path}",
         caption=f"validated on {manifest['validation_texts']}. Valid when: "
         + "; ".join(f"{', '.join(names)}: {rule}" for rule, names in rules.items()),
     )
-    for column in ("variant", "MB", "max |Δlogit|", "agreement", "accuracy", "Δ vs fp32 (95% CI)", "valid"):
+    accuracy = f"accuracy{RANDOM}" if from_random_weights(path) else "accuracy"
+    for column in ("variant", "MB", "max |Δlogit|", "agreement", accuracy, "Δ vs fp32 (95% CI)", "valid"):
         table.add_column(column, justify="left" if column in ("variant", "valid") else "right")
+    # The baseline the approximate variants were judged against: PyTorch fp32 on the same labeled reviews,
+    # which the exact fp32 variant reproduces (its logits match to 1e-4).
+    judged = [v["validation"]["labeled"] for v in manifest["variants"] if v["validation"].get("labeled")]
+    baseline = judged[0]["reference_accuracy"] if judged else None
     for v in manifest["variants"]:
         check = v["validation"]
         labeled = check.get("labeled")
+        if labeled:
+            figure = f"{labeled['accuracy']:.4f}"
+        else:
+            figure = f"{baseline:.4f}" if baseline is not None and v["name"] == "fp32" else ""
         table.add_row(
             v["name"],
             f"{v['bytes'] / 1e6:.1f}",
             f"{check['max_abs_diff']:.1e}",
             f"{check['agreement']:.2%}",
-            f"{labeled['accuracy']:.4f}" if labeled else "",
+            figure,
             format_points(labeled["difference"], labeled["ci95"]) if labeled else "",
             "[green]yes[/green]" if v["valid"] else "[red]NO[/red]",
         )

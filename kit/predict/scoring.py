@@ -20,6 +20,7 @@ from kit.predict.config import PredictConfig
 from kit.predict.predictions import Prediction, prediction_columns, prediction_kinds, predictions
 from kit.predict.readers import Reader, open_reader
 from kit.predict.writers import check_output, open_writer
+from kit.progress import progress_bar
 from kit.runtime.classifiers import load_classifier
 from kit.settings import check_settings
 
@@ -42,10 +43,8 @@ def score_texts(model: str, texts: list[str], variant: str | None = None, provid
 
 
 def _progress(config: PredictConfig, total: int | None):
-    from tqdm.auto import tqdm
-
     # Drawn after the first second: an input that fails on its first rows prints only its error.
-    return tqdm(total=total, unit="rows", unit_scale=True, desc="scoring", disable=not config.progress, delay=1.0)
+    return progress_bar(total, "scoring", enabled=config.progress)
 
 
 def score_file(config: PredictConfig) -> PredictResult:

@@ -31,12 +31,23 @@ from pydantic import BaseModel, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kit.errors import KitError, ModelError
+from kit.manifest import read_manifest
 from kit.serve.body_limit import BodyLimit
 from kit.serve.config import ACCEPT_BACKLOG, ServeConfig, max_connections
 from kit.serve.connections import ThrottledLog, guarded_protocol, quiet_accept_errors
 from kit.serve.metrics import CountResponses, Metrics
 from kit.serve.request_batcher import DynamicBatcher, QueueFull
 from kit.settings import check_settings
+
+
+def default_model_id(export_dir: str) -> str:
+    """What the export was made from (its model folder's name, or its hub id), not where it is mounted:
+    in the image every export sits at /model."""
+    try:
+        source = read_manifest(Path(export_dir))["source"]
+    except KitError:
+        return Path(export_dir).resolve().name  # the model's own error comes when it loads
+    return Path(source["model"]).name if source.get("model_dir") else source["model"]
 
 
 def _encodable(texts: list[str]) -> list[str]:
@@ -148,7 +159,7 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(CountResponses, metrics=metrics)  # outermost: it sees every answer, 413s included
     _error_handlers(app)
-    model_id = config.model_id or Path(config.export_dir).resolve().name
+    model_id = config.model_id or default_model_id(config.export_dir)
 
     @app.post("/predict")
     async def predict(body: PredictRequest):

@@ -85,4 +85,4 @@ class ServeConfig:
     max_body_bytes: int = setting(
         1 << 20, "Request body size, counted as it arrives (chunked or not); beyond this 413.", min=1
     )
-    model_id: str | None = None  # reported in responses; default: the export folder name
+    model_id: str | None = None  # reported in responses; default: what the export was made from (default_model_id)

@@ -218,7 +218,10 @@ async def _run(config: LoadtestConfig, progress, result: BenchResult, on_cell) -
             if kind == "rate":
                 sent, elapsed = await _open_level(client, config, value)
                 cell = _cell(config, sent, elapsed, info, offered_per_s=len(sent) / config.duration_s)
-                what = f"rate {value:g}/s ({config.arrivals}): achieved {cell.samples_per_s:,.1f} texts/s"
+                what = (
+                    f"rate {value:g}/s asked, {cell.offered_per_s:,.1f}/s offered ({config.arrivals} arrivals), "
+                    f"achieved {cell.samples_per_s:,.1f} texts/s"
+                )
             else:
                 sent, elapsed = await _closed_level(client, config, value)
                 cell = _cell(config, sent, elapsed, info, concurrency=value)

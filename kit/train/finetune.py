@@ -7,12 +7,14 @@
 Runs on the Hugging Face Trainer with our own batch sampler and collator (so padding
 really happens per batch), bf16/fp16 on GPUs, SDPA attention, fused AdamW on CUDA, and
 works unchanged under `torchrun` (DDP). The output folder gets the model
-(safetensors), its tokenizer, `checkpoints/` for `--resume`, and `run.json`.
+(safetensors), its tokenizer, `run.json` and `curves.png`; `checkpoints/` exists while training (for
+`--resume`) and is removed when the run completes, unless `keep_checkpoints`.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ from kit.runtime.hf import check_length, load_model, load_tokenizer
 from kit.settings import check_settings, setting
 from kit.train.checkpoints import last_complete_checkpoint
 from kit.train.curves import RUN_FILE, Curves, plot_curves
+from kit.train.progress import training_progress
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CHECKPOINTS = "checkpoints"
@@ -91,6 +94,11 @@ class FinetuneConfig:
         multiple=True,
     )
     evaluate_test: bool = setting(True, "Evaluate the best model on the test split.", flag="--test/--no-test")
+    keep_checkpoints: bool = setting(
+        False,
+        "Keep checkpoints/ (model and optimizer state) after the run completes. They are written while training "
+        "either way, so an interrupted run can --resume; a completed run keeps only its final model.",
+    )
     save_model: bool = True
 
 
@@ -244,6 +252,7 @@ def _training_arguments(config: FinetuneConfig, out: Path, precision: str, evalu
         logging_dir=str(out / "tensorboard"),
         ddp_find_unused_parameters=False,
         dataloader_num_workers=0,  # rows are pre-tokenized: collation is cheap, workers cost more than they save
+        disable_tqdm=True,  # kit.train.progress draws the bars; Trainer's would print raw log dicts between them
     )
 
 
@@ -275,7 +284,7 @@ def _all_reduce(values: list[float]) -> list[float]:
 
 def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> FinetuneResult:
     """Train, evaluate per epoch on validation, evaluate the best model on test, save."""
-    from transformers import EarlyStoppingCallback, set_seed
+    from transformers import EarlyStoppingCallback, PrinterCallback, set_seed
 
     from kit.train.batches import PaddingCollator, PaddingMeter, TokenDataset
 
@@ -295,7 +304,7 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
     }
     meter = PaddingMeter()
     evaluate = len(datasets["val"]) > 0
-    callbacks = [_evaluate_last_step()]
+    callbacks = [_evaluate_last_step(), training_progress()]
     if config.early_stopping:
         callbacks.append(EarlyStoppingCallback(config.early_stopping))
     trainer = _make_trainer_class()(
@@ -312,6 +321,7 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
         strategy=config.strategy,
         meter=meter,
     )
+    trainer.remove_callback(PrinterCallback)  # with the Trainer's bars off, it would print every log dict
 
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume_from)
@@ -361,6 +371,8 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
         if config.save_model:
             trainer.save_model(str(out))  # best model when load_best_model_at_end
             tokenizer.save_pretrained(str(out))
+            if not config.keep_checkpoints:  # they were for resuming; the run is complete
+                shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
         out.mkdir(parents=True, exist_ok=True)
         (out / RUN_FILE).write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
         plot_curves({out.name: Curves.of(result.log_history)}, out / CURVES)

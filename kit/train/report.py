@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from kit.records import RANDOM
+from kit.tables import titled_table
+
 
 def finetune_table(run: dict) -> Table:
     """The run's headline numbers, as saved in run.json."""
     train, test, config = run["train"], run["test"], run["config"]
-    table = Table(title=f"nsmckit finetune: {config['model']} ({config['strategy']}, {train['precision']})")
+    random = RANDOM if config.get("no_weights") else ""
+    table = titled_table(f"nsmckit finetune: {config['model']} ({config['strategy']}, {train['precision']})")
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = [
@@ -24,14 +28,14 @@ def finetune_table(run: dict) -> Table:
     ]
     rows += [
         (
-            f"epoch {e['epoch']:g} val accuracy / F1 / loss",
+            f"epoch {e['epoch']:g} val accuracy / F1 / loss{random}",
             f"{e['val_accuracy']:.4f} / {e['val_f1']:.4f} / {e['val_loss']:.4f}",
         )
         for e in run["epochs"]
     ]
     if test:
         rows += [
-            ("test accuracy", f"{test['accuracy']:.4f}"),
+            (f"test accuracy{random}", f"{test['accuracy']:.4f}"),
             ("test F1", f"{test['f1']:.4f}"),
             ("test loss", f"{test['loss']:.4f}"),
         ]
@@ -43,11 +47,15 @@ def finetune_table(run: dict) -> Table:
 
 def runs_table(runs: dict[str, dict]) -> Table:
     """Two or more runs' figures side by side (`nsmckit runs compare`)."""
-    table = Table(title="nsmckit runs compare")
+    models = {_architecture(r) for r in runs.values()}
+    caveat = ": different models, so speed and accuracy differ for that reason too" if len(models) > 1 else ""
+    table = titled_table(f"nsmckit runs compare{caveat}")
     table.add_column("")
     for name in runs:
         table.add_column(name, justify="right")
     figures = [
+        ("model", _architecture),
+        ("weights", lambda r: "random" if r["config"].get("no_weights") else "pretrained"),
         ("strategy / precision", lambda r: f"{r['config']['strategy']} / {r['train']['precision']}"),
         ("optimizer steps", lambda r: f"{r['train']['steps']:,}"),
         ("train time (s)", lambda r: f"{r['train']['wall_s'] - r['train']['eval_s']:.1f}"),
@@ -61,3 +69,10 @@ def runs_table(runs: dict[str, dict]) -> Table:
     for label, cell in figures:
         table.add_row(label, *(cell(run) for run in runs.values()))
     return table
+
+
+def _architecture(run: dict) -> str:
+    """The model a run trained, with its architecture overrides if any."""
+    config = run["config"]
+    overrides = config.get("config_overrides")
+    return f"{config['model']} ({overrides})" if overrides else config["model"]

@@ -4,6 +4,7 @@ ranking, the choice), as dataclasses that tune.json holds."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from kit.settings import setting
 
@@ -37,7 +38,9 @@ class TuneConfig:
     trial_s: float = setting(5.0, "Serve: seconds of open-loop load per trial rate.", min=0.5)
     texts: tuple[str, ...] = ()  # the texts to time on / send; empty: NSMC test reviews
     data_dir: str | None = None
-    output: str = setting("runs/tune", "Folder for tune.json, tune.png and (serve) serve.env.")
+    output: str | None = setting(
+        None, "Folder for tune.json, tune.png and (serve) serve.env.  [default: runs/tune-<mode>]"
+    )
     seed: int = 0
 
 
@@ -49,7 +52,7 @@ class Trial:
     throughput: float  # texts/s achieved
     p99_ms: float
     p50_ms: float
-    offered: float | None = None  # serve: requests/s offered
+    offered: float | None = None  # serve: requests/s offered (what the schedule sent; throughput: what came back)
     errors: dict[str, int] = field(default_factory=dict)
     accuracy_delta: float | None = None  # points against fp32 (negative: worse)
     accuracy_source: str | None = None
@@ -71,3 +74,13 @@ class TuneResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def output_folder(config: TuneConfig) -> Path:
+    """One folder per mode by default, so an offline run never overwrites a serve run's serve.env."""
+    return Path(config.output or f"runs/tune-{config.mode}")
+
+
+def describe(settings: dict) -> str:
+    """`variant=int8 max_wait_ms=1.0`: a configuration as lines, tables and plot legends name it."""
+    return " ".join(f"{key}={value}" for key, value in settings.items())

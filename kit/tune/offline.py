@@ -17,7 +17,7 @@ from kit.data.nsmc import DataConfig
 from kit.errors import KitError
 from kit.manifest import variants_by_name
 from kit.runtime.ort_providers import create_session, session_provider
-from kit.tune.config import Trial, TuneConfig
+from kit.tune.config import Trial, TuneConfig, output_folder
 
 
 class _BudgetSpent(Exception):
@@ -95,7 +95,7 @@ def tune_offline(config: TuneConfig, manifest: dict, progress) -> tuple[list[Tri
     except _BudgetSpent:
         result = partial[0]
         notes.append(f"the {config.budget_s:g} s budget ran out after {len(result.cells)} configurations")
-    write_records(result, Path(config.output) / "bench")  # the grid as `nsmckit bench` reports it
+    write_records(result, output_folder(config) / "bench")  # the grid as `nsmckit bench` reports it
     by_name = variants_by_name(manifest)
     trials = []
     for cell in result.cells:

@@ -3,12 +3,14 @@ plot with the front marked, and serve.env."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 from rich.table import Table
 
-from kit.tune.config import Trial, TuneConfig, TuneResult
+from kit.tables import titled_table
+from kit.tune.config import Trial, TuneConfig, TuneResult, describe
 
 JSON, PLOT, SERVE_ENV = "tune.json", "tune.png", "serve.env"
 
@@ -49,28 +51,21 @@ def front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def ranked_table(result: TuneResult, top: int = 12) -> Table:
-    offered = result.mode == "serve"
-    table = Table(title=f"nsmckit tune ({result.mode}): best first; p99 budget {result.config['p99_ms']:g} ms")
-    for column in (
-        "#",
-        "settings",
-        "sustained req/s" if offered else "samples/s",
-        "p50 ms",
-        "p99 ms",
-        "Δ accuracy",
-        "verdict",
-    ):
+    """Serve rows name both rates of their best held trial: offered (what the schedule sent) and achieved."""
+    serve = result.mode == "serve"
+    table = titled_table(f"nsmckit tune ({result.mode}): best first; p99 budget {result.config['p99_ms']:g} ms")
+    rates = ("offered req/s", "achieved texts/s") if serve else ("samples/s",)
+    for column in ("#", "settings", *rates, "p50 ms", "p99 ms", "Δ accuracy", "verdict"):
         table.add_column(column, justify="left" if column in ("settings", "verdict") else "right")
     for i, r in enumerate(result.ranking[:top], 1):
-        figure = (r["offered"] if offered else r["throughput"]) if r["feasible"] else None  # held, or nothing
+        figures = (r["offered"], r["throughput"]) if serve else (r["throughput"],)
         accuracy = "" if r["accuracy_delta"] is None else f"{r['accuracy_delta']:+.2f} pt"
         verdict = "meets the budget" if r["feasible"] else r["why_not"]
         style = "bold green" if r is result.best else None
-        settings = " ".join(f"{k}={v}" for k, v in r["settings"].items())
         table.add_row(
             str(i),
-            settings,
-            f"{figure:,.1f}" if figure else "",
+            describe(r["settings"]),
+            *(f"{f:,.1f}" if f is not None else "" for f in figures),
             f"{r['p50_ms']:,.1f}",
             f"{r['p99_ms']:,.1f}",
             accuracy,
@@ -88,19 +83,18 @@ def plot(result: TuneResult, trials: list[Trial], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(11, 5.5))
+    fig, ax = plt.subplots(figsize=(12, 5.5))
     groups: dict[str, list[Trial]] = {}
     for trial in trials:
-        label = (
-            str(trial.settings.get("variant"))
-            if result.mode == "offline"
-            else " ".join(map(str, trial.settings.values()))
-        )
+        label = f"variant={trial.settings.get('variant')}" if result.mode == "offline" else describe(trial.settings)
         groups.setdefault(label, []).append(trial)
-    for label, group in groups.items():
+    # As many distinct colours as groups (the default cycle repeats after ten), markers alternating too.
+    colours = plt.get_cmap("turbo")([i / max(1, len(groups) - 1) for i in range(len(groups))])
+    for (label, group), colour, marker in zip(groups.items(), colours, itertools.cycle("osD^v")):
         group = sorted(group, key=lambda t: t.throughput)
-        style = "o" if result.mode == "offline" else "o-"
-        ax.plot([t.throughput for t in group], [t.p99_ms for t in group], style, alpha=0.6, label=label, markersize=4)
+        style = marker if result.mode == "offline" else marker + "-"
+        points = ([t.throughput for t in group], [t.p99_ms for t in group])
+        ax.plot(*points, style, color=colour, alpha=0.7, label=label, markersize=4)
     best = front([(t.throughput, t.p99_ms) for t in trials if not t.errors])
     ax.plot(*zip(*best), "k--", linewidth=1, label="front (no point is faster and lower)")
     ax.axhline(result.config["p99_ms"], color="red", linewidth=1, label=f"budget p99 {result.config['p99_ms']:g} ms")
@@ -124,6 +118,7 @@ def write_outputs(result: TuneResult, trials: list[Trial], folder: Path, env_lin
         plot(result, trials, folder / PLOT)
     else:
         written.remove(folder / PLOT)
+    (folder / SERVE_ENV).unlink(missing_ok=True)  # an earlier run's choice must not outlive this run's result
     if env_lines:
         (folder / SERVE_ENV).write_text(
             "# nsmckit tune's choice: nsmckit serve EXPORT --env-file serve.env, docker run --env-file serve.env,\n"

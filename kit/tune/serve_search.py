@@ -21,7 +21,7 @@ from pathlib import Path
 from kit.errors import KitError
 from kit.serve.config import BatcherConfig
 from kit.serve.loadtest import LoadtestConfig, run_loadtest
-from kit.tune.config import Trial, TuneConfig
+from kit.tune.config import Trial, TuneConfig, describe
 
 ENV = "NSMC_SERVE_"
 BEAT_BY = 1.05  # a candidate must hold 5% more than the best rate to replace it
@@ -122,8 +122,9 @@ class ServeSearch:
         trial.why_not = None if trial.feasible else (f"errors {trial.errors}" if trial.errors else "p99 over budget")
         self.trials.append(trial)
         self.progress(
-            f"{describe(settings)} @ {rate:,.1f} req/s: p99 {trial.p99_ms:,.0f} ms, "
-            f"{trial.throughput:,.1f} texts/s, {'holds' if trial.feasible else trial.why_not}"
+            f"{describe(settings)}: offered {trial.offered:,.1f} req/s (asked {rate:,.1f}), achieved "
+            f"{trial.throughput:,.1f} texts/s, p99 {trial.p99_ms:,.0f} ms: "
+            + ("holds" if trial.feasible else trial.why_not)
         )
         return trial
 
@@ -149,10 +150,6 @@ class ServeSearch:
         """A starting rate below capacity: half what a short closed-loop burst achieves."""
         burst = LoadtestConfig(url=url, concurrency=(16,), duration_s=2, texts=self.texts)
         return max(1.0, run_loadtest(burst, progress=lambda line: None).cells[0].samples_per_s / 2)
-
-
-def describe(settings: dict) -> str:
-    return " ".join(f"{key}={value}" for key, value in settings.items())
 
 
 def tune_serve(config: TuneConfig, variants: list[str], device: str, texts: tuple[str, ...], progress):

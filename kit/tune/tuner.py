@@ -17,7 +17,7 @@ from kit.environment import environment
 from kit.errors import KitError
 from kit.manifest import read_manifest, variants_by_name
 from kit.settings import check_settings
-from kit.tune.config import TuneConfig, TuneResult
+from kit.tune.config import TuneConfig, TuneResult, describe, output_folder
 from kit.tune.offline import accuracy_cost, candidate_variants, predict_command, runs_on, tune_offline
 from kit.tune.report import judge, rank, row, write_outputs
 from kit.tune.serve_search import env_lines, tune_serve
@@ -30,9 +30,9 @@ class Infeasible(KitError):
 def _texts(config: TuneConfig) -> tuple[str, ...]:
     if config.texts:
         return config.texts
-    from kit.data.nsmc import DataConfig, load_nsmc
+    from kit.data.nsmc import DataConfig, load_test_texts
 
-    return tuple(load_nsmc(DataConfig(data_dir=config.data_dir, val_ratio=0.0)).test.texts)
+    return load_test_texts(DataConfig(data_dir=config.data_dir))
 
 
 def _serve_rows(search, config: TuneConfig, manifest: dict) -> list[dict]:
@@ -83,11 +83,11 @@ def tune(config: TuneConfig, progress=print) -> TuneResult:
     if best and config.mode == "offline":
         command = predict_command(config, best)
     elif best:
-        command = f"nsmckit serve {config.export} --env-file {Path(config.output) / 'serve.env'}"
+        command = f"nsmckit serve {config.export} --env-file {output_folder(config) / 'serve.env'}"
     settings = asdict(config) | {"texts": f"{len(config.texts)} texts"}
     result = TuneResult(settings, config.mode, trials, ranking, best, default, command, environment(), notes)
     lines = env_lines(best["settings"], config.provider) if best and config.mode == "serve" else None
-    for path in write_outputs(result, trials, Path(config.output), lines):
+    for path in write_outputs(result, trials, output_folder(config), lines):
         progress(f"wrote {path}")
     if best is None:
         raise Infeasible(_closest(result, config))
@@ -97,7 +97,5 @@ def tune(config: TuneConfig, progress=print) -> TuneResult:
 def _closest(result: TuneResult, config: TuneConfig) -> str:
     if not result.ranking:
         return "nothing could be measured; see the notes in tune.json"
-    closest = "; ".join(
-        f"{' '.join(f'{k}={v}' for k, v in r['settings'].items())}: {r['why_not']}" for r in result.ranking[:3]
-    )
+    closest = "; ".join(f"{describe(r['settings'])}: {r['why_not']}" for r in result.ranking[:3])
     return f"no configuration meets p99 <= {config.p99_ms:g} ms and the other constraints; closest: {closest}"
