@@ -154,3 +154,14 @@ def split_by_cost(lengths_desc: np.ndarray, call_cost: float) -> list[tuple[int,
         chunks.append((start[j], j))
         j = start[j]
     return chunks[::-1]
+
+
+def bounded_calls(lengths_desc: np.ndarray, call_cost: float, max_tokens: int, max_rows: int) -> list[tuple[int, int]]:
+    """`split_by_cost`'s calls, each cut further so that none computes more than `max_tokens` padded positions
+    (count x longest) or `max_rows` rows: what one request sends cannot size a model call, nor the memory it
+    takes, beyond the configuration. A single sequence is never cut."""
+    calls = []
+    for a, b in split_by_cost(lengths_desc, call_cost):
+        rows = max(1, min(max_rows, max_tokens // max(1, int(lengths_desc[a]))))
+        calls += [(i, min(i + rows, b)) for i in range(a, b, rows)]
+    return calls

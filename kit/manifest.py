@@ -46,7 +46,12 @@ def _is_int(value, low: int) -> bool:
 
 
 def _is_variant(v) -> bool:
-    return isinstance(v, dict) and isinstance(v.get("name"), str) and isinstance(v.get("file"), str) and "valid" in v
+    return (
+        isinstance(v, dict)
+        and isinstance(v.get("name"), str)
+        and isinstance(v.get("file"), str)
+        and isinstance(v.get("valid"), bool)
+    )
 
 
 # field -> (check, what it must be)
@@ -59,7 +64,10 @@ FIELDS = {
     ),
     "files": (lambda v: isinstance(v, dict), "an object of file checksums"),
     "source": (lambda v: isinstance(v, dict) and isinstance(v.get("model"), str), "an object naming the source model"),
-    "variants": (lambda v: isinstance(v, list) and bool(v) and all(map(_is_variant, v)), "a list of variants"),
+    "variants": (
+        lambda v: isinstance(v, list) and bool(v) and all(map(_is_variant, v)),
+        "a list of variants, each with a name, a file and valid true or false",
+    ),
 }
 
 
@@ -72,6 +80,8 @@ def manifest_problem(manifest) -> str | None:
             found = "missing" if key not in manifest else repr(manifest[key])[:60]
             return f"{key!r} is {found}, expected {wanted}"
     names = [v["name"] for v in manifest["variants"]]
+    if len(set(names)) != len(names):
+        return f"'variants' names one variant twice ({', '.join(names)})"
     if manifest.get("default_variant") not in names:
         return f"'default_variant' {manifest.get('default_variant')!r} is not one of the variants ({', '.join(names)})"
     return None
@@ -83,8 +93,11 @@ def variants_by_name(manifest: dict) -> dict[str, dict]:
 
 
 def verify_file(folder: Path, relpath: str, manifest: dict) -> Path:
-    """The file's path, after checking it against the manifest's checksum."""
+    """The file's path, after checking that it lies inside the export folder (links resolved: an edited
+    export.json cannot make the server read /etc/passwd or another folder's model) and against its checksum."""
     path = Path(folder) / relpath
+    if not path.resolve().is_relative_to(Path(folder).resolve()):
+        raise ModelError(f"{Path(folder) / MANIFEST}: {relpath!r} is outside the export folder; export again")
     expected = manifest.get("files", {}).get(relpath)
     if expected is None:
         raise ModelError(f"{path}: not listed in {MANIFEST}")

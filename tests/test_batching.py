@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kit.batching import STRATEGIES, batch_order, pad_batch, plan_batches, restore_order, split_by_cost
+from kit.batching import STRATEGIES, batch_order, bounded_calls, pad_batch, plan_batches, restore_order, split_by_cost
 
 LENGTHS = np.random.default_rng(0).integers(3, 90, size=1000)
 
@@ -76,3 +76,16 @@ def test_split_by_cost_trades_padding_against_calls():
     assert split_by_cost(np.array([], dtype=int), call_cost=5) == []
     chunks = split_by_cost(np.sort(LENGTHS)[::-1][:64], call_cost=128)
     assert chunks[0][0] == 0 and chunks[-1][1] == 64 and all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
+
+
+def test_bounded_calls_never_exceed_the_budget_whatever_one_request_holds():
+    """240 reviews of 512 tokens in one request: split_by_cost alone makes one call of 122,880 positions."""
+    lengths = np.full(240, 512)
+    assert split_by_cost(lengths, call_cost=2048) == [(0, 240)]
+    calls = bounded_calls(lengths, call_cost=2048, max_tokens=16384, max_rows=64)
+    assert calls == [(i, min(i + 32, 240)) for i in range(0, 240, 32)]
+    mixed = np.sort(np.concatenate([np.full(50, 500), LENGTHS[:200]]))[::-1]
+    calls = bounded_calls(mixed, call_cost=128, max_tokens=4096, max_rows=16)
+    assert calls[0][0] == 0 and calls[-1][1] == len(mixed) and all(a[1] == b[0] for a, b in zip(calls, calls[1:]))
+    assert all(b - a <= 16 and (b - a) * mixed[a] <= 4096 for a, b in calls)
+    assert bounded_calls(np.array([9000]), call_cost=0, max_tokens=4096, max_rows=8) == [(0, 1)]  # never cut a row

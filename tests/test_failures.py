@@ -63,6 +63,11 @@ def edited_export(export, tmp_path, edit) -> str:
         (lambda m: m.update(default_variant="fp64"), "'default_variant' 'fp64' is not one of the variants"),
         (lambda m: m.update(labels=["a", "b", "c"]), "3 labels for a model with 2 logits"),
         (lambda m: m.update(max_length=4096), "max_length 4096 exceeds the model's 128 positions"),
+        (lambda m: m.update(pad_token_id=10**12), "pad_token_id 1000000000000 is outside the tokenizer's"),
+        (lambda m: m["variants"][0].update(valid="no"), "each with a name, a file and valid true or false"),
+        (lambda m: m["variants"][1].update(name="fp32"), "'variants' names one variant twice"),
+        (lambda m: m["variants"][0].update(file="../outside/model.onnx"), "'../outside/model.onnx' is outside"),
+        (lambda m: m["variants"][0].update(file="/etc/passwd"), "'/etc/passwd' is outside the export folder"),
     ],
 )
 def test_a_hand_edited_manifest_is_checked_at_load(tiny_export, tmp_path, edit, message):

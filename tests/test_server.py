@@ -135,6 +135,32 @@ def test_batcher_runs_at_most_parallel_calls_batches_at_once(offline, parallel_c
     assert peak[0] == parallel_calls
 
 
+def test_one_large_request_runs_as_calls_within_the_token_budget(offline):
+    """A request far larger than max_batch_tokens is cut into several model calls, each within the budget, and
+    its answer is the same as one call's: what a client sends cannot size the model's memory."""
+    from kit.serve.config import BatcherConfig
+    from kit.serve.request_batcher import DynamicBatcher
+
+    shapes = []
+
+    def predict(batch):
+        shapes.append(batch["input_ids"].shape)
+        return offline.run(batch)
+
+    texts = [TEXTS[i % 5] * 8 for i in range(120)]
+    config = BatcherConfig(max_batch_tokens=512, max_batch_size=64, max_wait_ms=0)
+
+    async def one_request():
+        batcher = DynamicBatcher(predict, offline.pad_id, config)
+        batcher.start()
+        rows = await batcher.submit(offline.encode(texts))
+        await batcher.stop()
+        return rows
+
+    assert np.allclose(asyncio.run(one_request()), offline.predict_logits(texts), atol=1e-5)
+    assert len(shapes) > 1 and all(rows * length <= 512 and rows <= 64 for rows, length in shapes)
+
+
 def test_a_failing_model_call_fails_its_batch_only(offline):
     from kit.serve.config import BatcherConfig
     from kit.serve.request_batcher import DynamicBatcher

@@ -103,6 +103,23 @@ def test_stalled_connections_beyond_the_file_limit_leave_health_answering(tiny_e
     assert text.count("connections: ") <= 2 and len(text) < 20_000  # counted, not one line per connection
 
 
+def test_clients_trickling_their_bodies_cannot_lock_out_health(tiny_export):
+    """100 clients that send their headers and a first byte of body, then stall (a slow-body flood), against a
+    cap of 64 connections: a new connection displaces the stalest of them, so /health keeps answering."""
+    proc, url = start_server(tiny_export.path, "--body-timeout", "60", open_files=256)
+    stalled = []
+    try:
+        for _ in range(100):
+            client = raw_connection(url)
+            client.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{")
+            stalled.append(client)
+        assert [httpx.get(f"{url}/health", timeout=5).status_code for _ in range(10)] == [200] * 10
+    finally:
+        for client in stalled:
+            client.close()
+        stop(proc)
+
+
 def test_a_lone_surrogate_is_422(guarded):
     body = b'{"text": "\\ud800"}'  # valid JSON, but no UTF-8 encoding exists for it
     reply = httpx.post(f"{guarded}/predict", content=body, headers={"content-type": "application/json"})
@@ -142,6 +159,56 @@ def test_a_request_that_fails_in_the_model_fails_alone(tiny_export, overlong_exp
         assert metric(url, "/predict", "500") == 1 and metric(url, "/predict", "200") == 3
     finally:
         stop(proc)
+
+
+def responses(client: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (its 10 s read timeout fails the test)."""
+    chunks = []
+    while chunk := client.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_an_ambiguous_length_is_400_and_nothing_after_it_is_read(guarded):
+    """Content-Length and Transfer-Encoding together (RFC 9112 6.1): the bytes after the request must not be
+    answered as a second, smuggled request."""
+    smuggled = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    request = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    with raw_connection(guarded) as client:
+        client.sendall(request + smuggled)
+        reply = responses(client)
+    assert reply.startswith(b"HTTP/1.1 400") and reply.count(b"HTTP/1.1") == 1
+    assert b"ambiguous" in reply and b"connection: close" in reply.lower()
+
+
+def test_a_request_pipelined_behind_a_model_failure_is_answered(overlong_export):
+    """A failure in the model is a 500 for its request alone: the connection stays up, and the request behind
+    it on the same keep-alive connection is answered. One log line per failure, with its request id."""
+    proc, url = start_server(overlong_export, "--max-wait-ms", "0")
+    bad = json.dumps({"text": "감동 " * 400}).encode()
+    good = json.dumps({"text": "정말 재미있어요"}).encode()
+
+    def post(body: bytes, close: bool = False) -> bytes:
+        connection = b"Connection: close\r\n" if close else b""
+        head = f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        return head.encode() + connection + b"\r\n" + body
+
+    try:
+        with raw_connection(url) as client:
+            client.sendall(post(bad) + post(good, close=True))
+            reply = responses(client)
+    finally:
+        stop(proc)
+    assert reply.count(b"HTTP/1.1 500") == 1 and reply.count(b"HTTP/1.1 200") == 1, reply[:600]
+    assert b"request id" in reply
+
+
+def test_a_declared_body_over_the_limit_is_counted_under_its_route(guarded):
+    before = metric(guarded, "/predict", "413")
+    with raw_connection(guarded) as client:
+        client.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n{")
+        assert client.recv(1024).startswith(b"HTTP/1.1 413")
+    assert metric(guarded, "/predict", "413") == before + 1
 
 
 def test_unknown_paths_share_one_label_and_every_status_is_counted(guarded):

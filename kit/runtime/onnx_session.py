@@ -81,4 +81,9 @@ class OnnxClassifier(TextClassifier):
         check_fits_model(self.dir, self.manifest, self.session)
         self.run = session_runner(self.session)
         self.tokenizer = load_tokenizer_json(tokenizer_path, self.max_length)
+        if self.pad_id >= self.tokenizer.get_vocab_size():
+            raise ModelError(
+                f"{self.dir / MANIFEST}: pad_token_id {self.pad_id} is outside the tokenizer's "
+                f"{self.tokenizer.get_vocab_size()} tokens; export again"
+            )
         self.description = f"onnxruntime {self.provider}, {self.dir} {self.variant['name']}"

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -35,6 +37,7 @@ from kit.manifest import read_manifest
 from kit.serve.body_limit import BodyLimit
 from kit.serve.config import ACCEPT_BACKLOG, ServeConfig, max_connections
 from kit.serve.connections import ThrottledLog, guarded_protocol, quiet_accept_errors
+from kit.serve.framing import AmbiguousLength
 from kit.serve.metrics import CountResponses, Metrics
 from kit.serve.request_batcher import DynamicBatcher, QueueFull
 from kit.settings import check_settings
@@ -48,6 +51,25 @@ def default_model_id(export_dir: str) -> str:
     except KitError:
         return Path(export_dir).resolve().name  # the model's own error comes when it loads
     return Path(source["model"]).name if source.get("model_dir") else source["model"]
+
+
+LOCAL_PATH = re.compile(r"(?:[A-Za-z]:)?[\\/]\S*[\\/]([^\\/\s;,)]+)")  # a file's path: only its name is kept
+
+
+def public_manifest(manifest: dict) -> dict:
+    """export.json as /info shows it, to anyone: without where it was made (source folders, the command and
+    its virtual environment) and with file names, not paths, in the validation's description."""
+    shown = {k: v for k, v in manifest.items() if k not in ("source", "command")}
+    if isinstance(shown.get("validation_texts"), str):
+        shown["validation_texts"] = re.sub(
+            r"(?:[A-Za-z]:)?[\\/]\S*[\\/]([^\\/\s;,)]+)", r"\1", shown["validation_texts"]
+        )
+    return shown
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _encodable(texts: list[str]) -> list[str]:
@@ -107,8 +129,10 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def failed(request: Request, exc: Exception):
+        # Starlette re-raises after this answer and the server then drops the connection: say so first, so a
+        # client with requests pipelined behind this one sends them again instead of losing them.
         logging.getLogger("uvicorn.error").exception("request failed")
-        return reply(500, f"the model failed on this request ({type(exc).__name__})")
+        return reply(500, f"internal error ({type(exc).__name__})", {"Connection": "close"})
 
 
 def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | None = None) -> FastAPI:
@@ -157,12 +181,14 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
 
     app = FastAPI(title="nsmckit", lifespan=lifespan)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
-    app.add_middleware(CountResponses, metrics=metrics)  # outermost: it sees every answer, 413s included
+    app.add_middleware(AmbiguousLength)
+    # outermost: it sees every answer, 400s and 413s included
+    app.add_middleware(CountResponses, metrics=metrics, paths=lambda: {route.path for route in app.routes})
     _error_handlers(app)
     model_id = config.model_id or default_model_id(config.export_dir)
 
     @app.post("/predict")
-    async def predict(body: PredictRequest):
+    async def predict(body: PredictRequest, request: Request):
         if not state["ready"]:
             raise HttpError(503, state.get("error", "model is loading"))
         texts = [body.text] if body.text is not None else body.texts
@@ -171,9 +197,19 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
         start = time.perf_counter()
         classifier: OnnxClassifier = state["classifier"]
         metrics.queue_depth.set(state["batcher"].queued_sequences)
-        # Tokenizing runs beside the event loop (tokenizers releases the GIL), so /health never waits on it.
-        seqs = await asyncio.get_running_loop().run_in_executor(None, classifier.encode, texts)
-        logits = await state["batcher"].submit(seqs) if texts else np.zeros((0, len(classifier.labels)), np.float32)
+        try:
+            # Tokenizing runs beside the event loop (tokenizers releases the GIL), so /health never waits on it.
+            seqs = await asyncio.get_running_loop().run_in_executor(None, classifier.encode, texts)
+            logits = await state["batcher"].submit(seqs) if texts else np.zeros((0, len(classifier.labels)), np.float32)
+        except QueueFull:
+            raise
+        except Exception as e:  # answered here, as an HTTP error: the connection stays up for what follows on it
+            request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:12]
+            reason = f"{type(e).__name__}: {_first_line(e)}"[:300]
+            logging.getLogger("uvicorn.error").warning("request %s failed in the model: %s", request_id, reason)
+            raise HttpError(
+                500, f"the model failed on this request ({type(e).__name__}); request id {request_id}"
+            ) from e
         probs = softmax(logits)
         metrics.latency.observe(time.perf_counter() - start)
         predictions = [
@@ -199,7 +235,7 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
         if not state["ready"]:
             raise HttpError(503, state.get("error", "model is loading"))
         classifier: OnnxClassifier = state["classifier"]
-        manifest = {k: v for k, v in classifier.manifest.items() if k != "source"}
+        manifest = public_manifest(classifier.manifest)
         return {
             "model": model_id,
             "variant": classifier.variant["name"],

@@ -7,8 +7,11 @@ descriptors, `/health` stops answering and every refused accept is logged. Here:
 
 - a connection waiting for request headers gets `header_timeout_s`, then for the body `body_timeout_s`;
   a request being computed or answered has no deadline (that is the batcher's business);
-- at `max_connections` (below the open-file limit), a new connection displaces the connection that has
-  waited longest for request headers (a stalled or idle client), else it is closed at once;
+- at `max_connections` (below the open-file limit), a new connection displaces the client that has made
+  the least progress: of those we are waiting on (for headers, or for the rest of a body), the one whose
+  last byte came longest ago. A flood of clients trickling their bodies cannot lock out a liveness probe;
+  a connection whose request is being computed or answered is never displaced; if all are, the new one
+  is closed at once;
 - dropped and refused connections (and accepts that fail anyway) are logged as counts, at most once per
   `LOG_EVERY_S`.
 
@@ -56,7 +59,7 @@ class GuardedH11Protocol(H11Protocol):
         self.limits, self.log = limits, log
         self.max_connections = max_connections(limits)
         self.waiting_for: str | None = None  # "headers" or "body" while a deadline runs
-        self.waiting_since = 0.0
+        self.last_byte = time.monotonic()  # when the client last sent anything: its progress
         self.deadline = None
 
     def connection_made(self, transport) -> None:
@@ -68,6 +71,7 @@ class GuardedH11Protocol(H11Protocol):
         self._watch()
 
     def data_received(self, data: bytes) -> None:
+        self.last_byte = time.monotonic()
         super().data_received(data)
         self._watch()
 
@@ -86,7 +90,7 @@ class GuardedH11Protocol(H11Protocol):
         if waiting_for == self.waiting_for or self.transport.is_closing():
             return
         self._cancel()
-        self.waiting_for, self.waiting_since = waiting_for, time.monotonic()
+        self.waiting_for = waiting_for
         if waiting_for is not None:
             seconds = self.limits.header_timeout_s if waiting_for == "headers" else self.limits.body_timeout_s
             self.deadline = self.loop.call_later(seconds, self._expire)
@@ -102,17 +106,17 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
     def _displace_stalled(self) -> bool:
-        """Close the connection that has waited longest for request headers; False if every other one is busy."""
+        """Close the waited-on connection whose last byte is oldest; False if every other one is being served."""
         waiting = [
             c
             for c in self.connections
-            if c is not self and getattr(c, "waiting_for", None) == "headers" and not c.transport.is_closing()
+            if c is not self and getattr(c, "waiting_for", None) is not None and not c.transport.is_closing()
         ]
         if not waiting:
             return False
-        oldest = min(waiting, key=lambda c: c.waiting_since)
-        self.log.note("displaced at the connection limit")
-        oldest.transport.close()
+        stalest = min(waiting, key=lambda c: c.last_byte)
+        self.log.note(f"displaced at the connection limit while sending their request {stalest.waiting_for}")
+        stalest.transport.close()
         return True
 
 

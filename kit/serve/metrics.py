@@ -61,10 +61,11 @@ class Metrics:
 
 class CountResponses:
     """ASGI middleware: one `nsmc_requests_total` increment per HTTP response, labelled by the route template
-    the router matched (set in the scope as it routes)."""
+    the router matched (set in the scope as it routes), or for an answer given before routing (a declared
+    body over the limit, an ambiguous length) by the path when it is one of the app's own (`paths()`)."""
 
-    def __init__(self, app, metrics: Metrics):
-        self.app, self.metrics = app, metrics
+    def __init__(self, app, metrics: Metrics, paths=lambda: set()):
+        self.app, self.metrics, self.paths = app, metrics, paths
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -85,4 +86,5 @@ class CountResponses:
         finally:
             if status is not None:
                 route = scope.get("route")
-                self.metrics.requests.labels(getattr(route, "path", UNMATCHED), str(status)).inc()
+                label = route.path if route else scope["path"] if scope["path"] in self.paths() else UNMATCHED
+                self.metrics.requests.labels(label, str(status)).inc()

@@ -4,9 +4,11 @@ Requests wait in a queue; the batcher takes the oldest, then keeps adding reques
 while the batch's padded cost (longest sequence x count, what the model computes)
 stays within `max_batch_tokens` and `max_batch_size`, waiting at most `max_wait_ms`
 for company. Each batch is length-sorted and split into model calls that waste little on
-padding (`split_by_cost`: padded positions plus `call_cost_tokens` per call), run off the
-event loop (`parallel_calls` batches at a time), and every request gets its own rows back
-through its future. A full queue is refused at once (429).
+padding (`split_by_cost`: padded positions plus `call_cost_tokens` per call) and never exceed
+the same budget (`bounded_calls`: a request larger than the budget is cut into several calls, so
+no client sizes a call, or its memory), run off the event loop (`parallel_calls` batches at a
+time), and every request gets its own rows back through its future. A full queue is refused at
+once (429).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kit.batching import pad_batch, split_by_cost
+from kit.batching import bounded_calls, pad_batch
 from kit.serve.config import BatcherConfig
 
 
@@ -160,7 +162,8 @@ class DynamicBatcher:
         """Length-sort, split into calls by cost, run them off the event loop, restore the order."""
         lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
         order = np.argsort(-lengths, kind="stable")  # similar lengths side by side
-        chunks = split_by_cost(lengths[order], self.config.call_cost_tokens)
+        budget = self.config.max_batch_tokens, self.config.max_batch_size
+        chunks = bounded_calls(lengths[order], self.config.call_cost_tokens, *budget)
         calls = [pad_batch([seqs[i] for i in order[a:b]], int(lengths[order[a]]), self.pad_id) for a, b in chunks]
         start = time.perf_counter()
         sorted_logits = await asyncio.get_running_loop().run_in_executor(None, self._predict_all, calls)
