@@ -15,7 +15,9 @@ overruled, one line says so.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
+import math
 import os
 import sys
 import types
@@ -136,9 +138,21 @@ def field_option(field: dataclasses.Field, hint, envvar_prefix: str | None = Non
     elif base is int:
         kwargs["type"] = click.IntRange(meta["min"], meta["max"]) if meta["min"] is not None else int
     elif base is float:
-        bounded = meta["min"] is not None
-        kwargs["type"] = click.FloatRange(meta["min"], meta["max"], max_open=meta["max_open"]) if bounded else float
+        kwargs["type"] = FiniteFloat(meta["min"], meta["max"], max_open=meta["max_open"])
     return click.option(flag, field.name, **kwargs)
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses nan and inf (which pass every range check: nan compares false both ways),
+    from the command line, the environment and env files alike."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def config_options(config_cls, *names: str, envvar_prefix: str | None = None):
@@ -174,7 +188,7 @@ def data_options(command=None, *, validation: bool = True):
             1,
             click.option(
                 "--val-ratio",
-                type=click.FloatRange(0, 1, max_open=True),
+                type=FiniteFloat(0, 1, max_open=True),
                 default=0.2,
                 help="Share of the train file held out for validation (seeded).",
             ),
@@ -498,18 +512,28 @@ def compare_runs(folders, output):
     console.print(f"curves written to {output}")
 
 
-def load_env_file(path: str | None) -> None:
-    """An env file's NSMC_SERVE_* lines as environment defaults, before the other options read theirs."""
+def load_env_file(ctx: click.Context, path: str | None) -> None:
+    """An env file's NSMC_SERVE_* lines as environment defaults, before the other options read theirs. A name
+    no option reads (a misspelt one would be ignored silently) and a name set twice are refused."""
     if path is None:
         return
+    known = {p.envvar for p in ctx.command.params if isinstance(p.envvar, str)}
+    seen: dict[str, int] = {}
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        name, sep, value = line.partition("=")
+        name, sep, value = (part.strip() for part in line.partition("="))
         if not sep or not name.startswith(SERVE_ENV):
             raise click.BadParameter(f"{path}:{number}: expected {SERVE_ENV}<FLAG>=value, got {line!r}")
-        os.environ.setdefault(name.strip(), value.strip())
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else f" ({', '.join(sorted(known))})"
+            raise click.BadParameter(f"{path}:{number}: {name} is not a setting of nsmckit serve{hint}")
+        if name in seen:
+            raise click.BadParameter(f"{path}:{number}: {name} is set again (first on line {seen[name]})")
+        seen[name] = number
+        os.environ.setdefault(name, value)
 
 
 @main.command()
@@ -523,7 +547,7 @@ def load_env_file(path: str | None) -> None:
     type=click.Path(dir_okay=False, exists=True),
     is_eager=True,
     expose_value=False,
-    callback=lambda ctx, param, path: load_env_file(path),
+    callback=lambda ctx, param, path: load_env_file(ctx, path),
     help="NSMC_SERVE_* settings, one VAR=value a line (as `nsmckit tune` writes serve.env); a variable already "
     "set in the environment, and any option given here, wins over the file.",
 )
@@ -560,7 +584,7 @@ def serve(export_dir, host, port, access_log, **settings):
 @click.option(
     "--rate",
     "rate",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=None,
     help="Open loop: send this many requests/s on a schedule, whatever the server does; latency counts from "
     "each request's scheduled time, so queueing shows. Replaces the concurrency sweep.",
@@ -602,7 +626,7 @@ def loadtest(url, rate, rate_range, texts_file, data_dir, output, **settings):
 @click.argument("export", type=click.Path(file_okay=False, exists=True))
 @click.option(
     "--p99-ms",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     required=True,
     help="The latency budget, p99 in ms: per request (serve), per model call (offline).",
 )

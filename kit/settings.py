@@ -10,6 +10,7 @@ into Click options (flag, type, range or choices, default, help).
 
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, field, fields
 from typing import Any
 
@@ -56,6 +57,8 @@ def check_value(meta, flag: str, value) -> None:
             raise KitError(f"{flag} {item!r}: choose from {', '.join(meta['choices'])}")
         if isinstance(item, bool) or not isinstance(item, int | float):
             continue
+        if not math.isfinite(item):
+            raise KitError(f"{flag} {item!r}: must be a finite number")
         too_low = meta["min"] is not None and item < meta["min"]
         too_high = meta["max"] is not None and (item >= meta["max"] if meta["max_open"] else item > meta["max"])
         if too_low or too_high:

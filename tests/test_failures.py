@@ -4,6 +4,7 @@ traceback: corrupt model files, hand-edited manifests, lengths beyond the model,
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -89,6 +90,50 @@ def test_bad_options_are_refused_where_click_parses_them(option):
     result = CliRunner().invoke(main, ["bench", *option.split()])
     assert result.exit_code == 2 and f"Invalid value for '{option.split()[0]}'" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "tune {export} --p99-ms nan",
+        "tune {export} --p99-ms 100 --accuracy-tolerance inf",
+        "loadtest http://127.0.0.1:9 --duration nan",
+        "loadtest http://127.0.0.1:9 --rate inf",
+        "serve {export} --max-wait-ms nan",
+        "serve {export} --port 99999",
+    ],
+)
+def test_nan_inf_and_impossible_numbers_are_refused_by_the_parser(tiny_export, command):
+    result = CliRunner().invoke(main, command.format(export=tiny_export.path).split())
+    assert result.exit_code == 2 and "Invalid value" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ("NSMC_SERVE_MAX_WAIT_MS=nan", "'nan' is not a finite number"),
+        ("NSMC_SERVE_HEADER_TIMEOUT=inf", "'inf' is not a finite number"),
+        (
+            "NSMC_SERVE_MAX_BATCH_SIZ=1",
+            "serve.env:1: NSMC_SERVE_MAX_BATCH_SIZ is not a setting of nsmckit serve; "
+            "did you mean NSMC_SERVE_MAX_BATCH_SIZE?",
+        ),
+        (
+            "NSMC_SERVE_VARIANT=fp32\nNSMC_SERVE_VARIANT=int8",
+            "serve.env:2: NSMC_SERVE_VARIANT is set again (first on line 1)",
+        ),
+    ],
+)
+def test_an_env_file_with_a_bad_value_an_unknown_name_or_a_repeat_is_refused(tiny_export, tmp_path, lines, message):
+    env = tmp_path / "serve.env"
+    env.write_text(lines + "\n")
+    before = dict(os.environ)
+    try:
+        result = CliRunner().invoke(main, ["serve", str(tiny_export.path), "--env-file", str(env)])
+    finally:  # the env file sets environment defaults in this (test) process
+        for name in set(os.environ) - set(before):
+            del os.environ[name]
+    assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
 
 
 def test_serve_without_its_extra_names_the_install(tiny_export):

@@ -5,14 +5,19 @@ from its serve.env runs, and the open loop keeps its schedule where closed-loop 
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import httpx
 from click.testing import CliRunner
 
 from kit.cli import main
 from kit.serve.loadtest import LoadtestConfig, run_loadtest, schedule
+from tests.helpers import wait_until
 from tests.serving import start_server
 
 TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", "배우 연기 좋았다", "그냥 그래요"]
@@ -135,3 +140,38 @@ def test_rate_options(tiny_export):
         main, ["loadtest", "http://127.0.0.1:9", "--rate-range", "10:5:1", "--texts-file", __file__]
     )
     assert bad.exit_code == 1 and "needs 0 < LOW <= HIGH" in bad.output
+
+
+def test_sigterm_to_serve_tuning_leaves_no_server_and_no_files(tiny_export, tmp_path):
+    """tune --mode serve runs servers of its own: a SIGTERM to it stops the one running and removes its folder."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(TEXTS), encoding="utf-8")
+    flags = f"--mode serve --p99-ms 30000 --budget-s 120 --trial-s 2 --input {texts} --output {tmp_path / 'out'}"
+    command = [sys.executable, "-m", "kit.cli", "tune", str(tiny_export.path), *flags.split()]
+    proc = subprocess.Popen(command, env={**os.environ, "TMPDIR": str(scratch)}, stdout=subprocess.PIPE, text=True)
+
+    def servers() -> list[int]:
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                words = cmdline.read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if (
+                b"serve" in words
+                and str(tiny_export.path).encode() in words
+                and str(scratch).encode() in b" ".join(words)
+            ):
+                found.append(int(cmdline.parent.name))
+        return found
+
+    try:
+        wait_until(lambda: bool(servers()), 120, "a server started by tune")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 143
+    finally:
+        proc.kill()
+    wait_until(lambda: not servers(), 30, "the tuning server gone")
+    assert [p for p in scratch.iterdir() if p.is_dir()] == []  # its temporary folder (env file, log) removed

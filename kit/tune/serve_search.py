@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +54,32 @@ def env_lines(settings: dict, provider: str) -> list[str]:
     return [f"{ENV}{key.upper()}={value}" for key, value in values.items() if value is not None]
 
 
+def _stop_with_parent() -> None:
+    """In the server's process before it starts (Linux): SIGTERM it when tune dies, even by SIGKILL."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@contextmanager
+def terminated_as_exit() -> Iterator[None]:
+    """SIGTERM raises SystemExit(143) instead of ending the process on the spot, so that `finally` blocks
+    (the server stopped, its temporary folder removed) run; the previous handler comes back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_143(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_143)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextmanager
 def running_server(export: str, settings: dict, provider: str) -> Iterator[str]:
     """`nsmckit serve` with these settings from an env file, on a free loopback port, until the block ends."""
@@ -68,7 +95,10 @@ def running_server(export: str, settings: dict, provider: str) -> Iterator[str]:
         command = [sys.executable, "-m", "kit.cli", "serve", export, "--host", "127.0.0.1", "--port", str(port)]
         with log.open("wb") as out:
             server = subprocess.Popen(
-                [*command, "--no-access-log", "--env-file", str(env_file)], stdout=out, stderr=out
+                [*command, "--no-access-log", "--env-file", str(env_file)],
+                stdout=out,
+                stderr=out,
+                preexec_fn=_stop_with_parent if sys.platform == "linux" else None,
             )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -154,8 +184,14 @@ class ServeSearch:
 
 def tune_serve(config: TuneConfig, variants: list[str], device: str, texts: tuple[str, ...], progress):
     """Hill-climb over the search space; returns the search (its trials and each candidate's sustained rate)."""
-    space = search_space(device, variants)
     search = ServeSearch(config, texts, progress)
+    with terminated_as_exit():  # a SIGTERM to tune stops its server and removes its files on the way out
+        _climb(search, search_space(device, variants))
+    return search
+
+
+def _climb(search: ServeSearch, space: dict) -> None:
+    """From the defaults, every setting one step from the best so far, until none beats it or time is up."""
     best = {key: values[0] for key, values in space.items()}
     best_rate = 0.0
     pending = [best]
@@ -175,7 +211,6 @@ def tune_serve(config: TuneConfig, variants: list[str], device: str, texts: tupl
                 best, best_rate, improved = settings, rate, True
         pending = neighbours(best, space) if improved or best_rate == 0 else []
         pending = [s for s in pending if tuple(s.values()) not in search.sustained]
-    return search
 
 
 def neighbours(settings: dict, space: dict[str, list]) -> list[dict]:
