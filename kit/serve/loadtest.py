@@ -35,6 +35,7 @@ from kit.errors import KitError
 from kit.settings import check_settings, setting
 
 ARRIVALS = ("poisson", "constant")
+MAX_SCHEDULED = 1_000_000  # requests in one open-loop level: far beyond what one client machine sends
 
 
 @dataclass
@@ -126,10 +127,19 @@ async def _closed_level(client: _Client, config: LoadtestConfig, concurrency: in
 
     async def worker():
         while more():
-            body = client.body()
-            sent.append(await client.send(body, time.perf_counter() - start, start))
+            body, due = client.body(), time.perf_counter() - start
+            try:
+                sent.append(await client.send(body, due, start))
+            except asyncio.CancelledError:  # the level is over: an answer still owed counts as unanswered
+                sent.append(_Sent(due, (time.perf_counter() - start - due) * 1e3, "unanswered"))
+                raise
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    # Answers are awaited at most `duration_s` past the level's end, as in the open loop.
+    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+    _, late = await asyncio.wait(workers, timeout=2 * config.duration_s)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
     return sent, time.perf_counter() - start
 
 
@@ -145,8 +155,13 @@ def schedule(rate: float, config: LoadtestConfig) -> np.ndarray:
 
 
 async def _open_level(client: _Client, config: LoadtestConfig, rate: float) -> tuple[list[_Sent], float]:
+    """The schedule, sent on time for `duration_s`; answers are awaited at most `duration_s` longer, and what
+    has not come back by then counts as `unanswered`, so a level ends on time whatever the server does. A
+    schedule the generator cannot keep (faster than this machine sends) is cut at the end: what was really
+    sent is what is reported as offered."""
     slots = asyncio.Semaphore(config.max_in_flight)
     start = time.perf_counter()
+    end = start + config.duration_s
 
     async def one(due: float, body: dict) -> _Sent:
         try:
@@ -154,15 +169,24 @@ async def _open_level(client: _Client, config: LoadtestConfig, rate: float) -> t
         finally:
             slots.release()
 
-    tasks = []
+    tasks: dict[asyncio.Task, float] = {}
     for due in schedule(rate, config):
         delay = start + due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        await slots.acquire()  # at the in-flight cap the send waits; its latency still runs from `due`
-        tasks.append(asyncio.create_task(one(float(due), client.body())))
-    sent = list(await asyncio.gather(*tasks))
-    return sent, time.perf_counter() - start
+        try:  # at the in-flight cap the send waits (its latency still runs from `due`), but not past the end
+            await asyncio.wait_for(slots.acquire(), max(0.0, end - time.perf_counter()))
+        except asyncio.TimeoutError:
+            break
+        tasks[asyncio.create_task(one(float(due), client.body()))] = float(due)
+    done, late = await asyncio.wait(tasks, timeout=max(0.0, end + config.duration_s - time.perf_counter()))
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
+    elapsed = time.perf_counter() - start
+    sent = [task.result() for task in done]
+    sent += [_Sent(tasks[task], (elapsed - tasks[task]) * 1e3, "unanswered") for task in late]
+    return sorted(sent, key=lambda s: s.due), elapsed
 
 
 def quarter_p99(sent: list[_Sent], span: float) -> list[float] | None:
@@ -238,6 +262,11 @@ def run_loadtest(config: LoadtestConfig, progress=print, on_cell: Callable | Non
     check_settings(config)
     if any(r <= 0 for r in config.rates):
         raise KitError("a rate must be positive (requests/s)")
+    if any(r * config.duration_s > MAX_SCHEDULED for r in config.rates):
+        raise KitError(
+            f"--rate {max(config.rates):g} for {config.duration_s:g} s would schedule more than {MAX_SCHEDULED:,} "
+            "requests in one level; lower the rate or the duration"
+        )
     if not config.allow_remote:
         check_loopback(config.url)
     if not config.texts:
