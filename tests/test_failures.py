@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -153,3 +154,42 @@ def test_debug_shows_the_traceback(tiny_export, tmp_path):
     assert debug.exit_code == 1 and type(debug.exception).__name__ == "DataError"
     from_env = CliRunner().invoke(main, args, env={"NSMCKIT_DEBUG": "1"})
     assert type(from_env.exception).__name__ == "DataError"
+
+
+@pytest.mark.parametrize("content", ["[]", "{}", '{"config": {"model": "m", "strategy": "fixed"}}', "not json"])
+def test_runs_compare_on_a_foreign_run_json_names_the_file(tmp_path, content):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.json").write_text(content)
+    result = CliRunner().invoke(main, ["runs", "compare", str(tmp_path / "a"), str(tmp_path / "b")])
+    assert result.exit_code == 1 and str(tmp_path / "a" / "run.json") in result.output, result.output
+    assert "unexpected" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[]", "not a results.json of nsmckit bench or loadtest"),
+        ('{"config": {}}', "not a results.json of nsmckit bench or loadtest"),
+        ("{", "not valid JSON"),
+    ],
+)
+def test_bench_compare_on_a_foreign_file_names_it(tmp_path, content, message):
+    bad = tmp_path / "results.json"
+    bad.write_text(content)
+    result = CliRunner().invoke(main, ["bench", "compare", str(bad), str(bad)])
+    assert result.exit_code == 1 and message in result.output and str(bad) in result.output, result.output
+
+
+def test_bench_compare_of_runs_with_no_cell_in_common_says_so(tmp_path):
+    def results(scenario: str, backend: str) -> Path:
+        cell = {"scenario": scenario, "backend": backend, "precision": "fp32", "strategy": "sorted", "max_length": 8}
+        path = tmp_path / f"{scenario}.json"
+        record = {"config": {}, "environment": {}, "accuracy_meaningful": False}
+        path.write_text(json.dumps(record | {"cells": [cell | {"batch_size": 1, "samples_per_s": 10.0}]}))
+        return path
+
+    result = CliRunner().invoke(
+        main, ["bench", "compare", str(results("inference", "torch")), str(results("loadtest", "http"))]
+    )
+    assert result.exit_code == 1 and "no cell in common" in result.output and "loadtest" in result.output

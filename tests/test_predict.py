@@ -244,6 +244,35 @@ def test_an_output_is_never_clobbered(tiny_export, tmp_path):
     assert replaced.exit_code == 0 and len(read_output(out)) == len(TEXTS)
 
 
+def test_two_runs_writing_the_same_new_output_cannot_both_succeed(tmp_path):
+    """Both start while the file does not exist; the one that finishes second is refused and the first's
+    result stays, instead of one of them being replaced silently."""
+    from kit.errors import DataError
+    from kit.predict.writers import open_writer
+
+    out = tmp_path / "scored.jsonl"
+    kinds = {"text": "string"}
+    first, second = open_writer(str(out), kinds), open_writer(str(out), kinds)
+    write_first, write_second = first.__enter__(), second.__enter__()
+    write_first({"text": ["first"]})
+    write_second({"text": ["second"]})
+    first.__exit__(None, None, None)
+    with pytest.raises(DataError, match="appeared while this run was writing it"):
+        second.__exit__(None, None, None)
+    assert json.loads(out.read_text())["text"] == "first"
+    assert [p.name for p in tmp_path.iterdir()] == ["scored.jsonl"]  # no partial file left behind
+
+
+def test_predict_with_standard_output_closed_is_one_line(tiny_export, tmp_path):
+    source = write_input(tmp_path, "jsonl")
+    command = [sys.executable, "-m", "kit.cli", "predict", str(tiny_export.path), "--input", str(source)]
+    proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, pass_fds=())
+    closed = subprocess.run(["bash", "-c", '"$@" >&-', "_", *command], capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert closed.returncode == 1 and closed.stderr.strip().endswith("pass --output FILE"), closed.stderr
+    assert "Traceback" not in closed.stderr
+
+
 def test_a_csv_with_a_byte_order_mark_reads_its_first_column(tiny_export, tmp_path):
     source = tmp_path / "excel.csv"
     source.write_text("\ufeffdocument,id\n좋다,1\n별로,2\n", encoding="utf-8")

@@ -12,7 +12,9 @@ from pathlib import Path
 from rich.table import Table
 
 from kit.bench.results import BenchResult, Cell
+from kit.errors import KitError
 from kit.export.validation import format_points
+from kit.records import read_record
 from kit.tables import titled_table
 
 LATENCY_KEYS = ("p50", "p90", "p99", "p999", "mean")
@@ -223,19 +225,35 @@ def write_outputs(result: BenchResult, folder: Path) -> list[Path]:
 
 
 def load(path: Path) -> BenchResult:
-    return BenchResult.from_dict(json.loads(Path(path).read_text()))
+    """A results.json of `nsmckit bench` or `loadtest`, checked: anything else is a one-line error naming it."""
+    record = read_record(Path(path), KitError, "give a results.json that nsmckit bench or loadtest wrote")
+    try:
+        result = BenchResult.from_dict(record)
+        for cell in result.cells:
+            if cell.status == "ok" and not (cell.samples_per_s and cell.samples_per_s > 0):
+                raise ValueError(f"cell {cell.label} has no throughput")
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        raise KitError(f"{path}: not a results.json of nsmckit bench or loadtest ({type(e).__name__}: {e})") from e
+    return result
 
 
 def compare_table(a: BenchResult, b: BenchResult, name_a: str, name_b: str) -> Table:
-    """B / A ratios of throughput and p50 latency for the cells both runs measured."""
+    """B / A ratios of throughput and p50 latency for the cells both runs measured; two runs with no cell in
+    common (a benchmark and a load test, other backends) are an error, not an empty table."""
     table = titled_table(f"{name_b} vs {name_a} (ratio B/A)")
     for column in ("cell", "A samples/s", "B samples/s", "throughput B/A", "p50 B/A"):
         table.add_column(column, justify="left" if column == "cell" else "right")
     index = {c.label: c for c in a.cells if c.status == "ok"}
-    for cell in b.cells:
-        other = index.get(cell.label)
-        if cell.status != "ok" or other is None:
-            continue
+    shared = [c for c in b.cells if c.status == "ok" and c.label in index]
+    if not shared:
+        kinds = {name: sorted({c.scenario for c in r.cells}) for name, r in ((name_a, a), (name_b, b))}
+        raise KitError(
+            f"{name_a} and {name_b} measured no cell in common (scenarios: "
+            + "; ".join(f"{name} {', '.join(k) or 'none'}" for name, k in kinds.items())
+            + ")"
+        )
+    for cell in shared:
+        other = index[cell.label]
         p50 = ""
         if cell.latency_ms and other.latency_ms:
             p50 = f"{cell.latency_ms['p50'] / other.latency_ms['p50']:.2f}x"

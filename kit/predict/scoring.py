@@ -64,7 +64,7 @@ def score_file(config: PredictConfig) -> PredictResult:
             chunks, labels, model = _local_chunks(config, reader)
         rows = 0
         with (
-            open_writer(config.output, reader.kinds | prediction_kinds(labels)) as write,
+            open_writer(config.output, reader.kinds | prediction_kinds(labels), config.overwrite) as write,
             _progress(config, reader.total) as bar,
         ):
             for columns in chunks:

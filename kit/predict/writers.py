@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import secrets
 import sys
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -114,17 +115,33 @@ def _writing(target: Path):
         raise DataError(f"{target}: cannot write ({e.strerror or e})") from e
 
 
+def _publish(partial: Path, target: Path, overwrite: bool) -> None:
+    """Move the finished file into place. Without `overwrite` this is one step that fails if the target
+    appeared meanwhile (a hard link cannot replace), so of two runs writing the same new file, the second
+    says so instead of silently replacing the first's result."""
+    if overwrite:
+        partial.replace(target)
+        return
+    try:
+        os.link(partial, target)
+    except FileExistsError:
+        raise DataError(f"{target}: appeared while this run was writing it; pass --overwrite to replace it") from None
+    partial.unlink()
+
+
 @contextmanager
-def open_writer(path: str | None, kinds: dict[str, str]):
+def open_writer(path: str | None, kinds: dict[str, str], overwrite: bool = False):
     """Yields `write(columns)` (columns in `kinds`' order); the file appears at `path` only if the block
     completes."""
     if path is None:
+        if sys.stdout is None or sys.stdout.closed:
+            raise DataError("standard output is closed: nowhere to write the predictions; pass --output FILE")
         writer = _Jsonl(sys.stdout, kinds)
         yield writer.write
         writer.close()
         return
     target = Path(path)
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}-{secrets.token_hex(4)}")  # one per writer
     stream = None
 
     def write(columns: dict[str, list]) -> None:
@@ -143,7 +160,7 @@ def open_writer(path: str | None, kinds: dict[str, str]):
             writer.close()
             if stream is not None:
                 stream.close()
-            partial.replace(target)
+            _publish(partial, target, overwrite)
     finally:
         if stream is not None and not stream.closed:
             with suppress(OSError):  # the write already failed; its error is the one to report

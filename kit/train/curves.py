@@ -48,8 +48,27 @@ class Curves:
         return cls.of_record(read_run(folder))
 
 
+# what a reader of run.json relies on: section -> (its type, the keys it must hold)
+RUN_SHAPE = {
+    "config": (dict, ("model", "strategy")),
+    "train": (dict, ("steps", "wall_s", "eval_s", "samples_per_s", "padding_efficiency", "precision")),
+    "test": (dict, ()),
+    "epochs": (list, ()),
+    "data": (dict, ("train", "val", "test")),
+}
+
+
 def read_run(folder: str | Path) -> dict:
-    return read_record(Path(folder) / RUN_FILE, RunError, "is it a `nsmckit finetune` output folder?")
+    """run.json, checked for what `runs compare` and the curves read: another file is one line naming it."""
+    path = Path(folder) / RUN_FILE
+    run = read_record(path, RunError, "is it a `nsmckit finetune` output folder?")
+    for section, (kind, keys) in RUN_SHAPE.items():
+        value = run.get(section) if isinstance(run, dict) else None
+        missing = [k for k in keys if k not in value] if isinstance(value, kind) else None
+        if missing is None or missing:
+            what = f"its {section!r} lacks {', '.join(missing)}" if missing else f"no {section!r} {kind.__name__}"
+            raise RunError(f"{path}: not a run.json of nsmckit finetune ({what})")
+    return run
 
 
 def plot_curves(runs: dict[str, Curves], path: str | Path) -> Path:
