@@ -383,20 +383,47 @@ def test_ray_on_malformed_input_is_one_line(local_ray, tiny_export, tmp_path):
     assert result.exit_code == 1 and result.output == f"Error: {source}:41: not valid JSON (Expecting value)\n"
 
 
-def test_a_failure_inside_a_ray_worker_is_one_line(tiny_export, tmp_path):
-    """The driver reads only the manifest; the actors load the model, and a corrupt one fails there. Run as a
-    user runs it (its own process, its own Ray): the worker's error in one line, no Ray traceback."""
+def _ray_predict(export, tmp_path):
+    """`nsmckit predict --engine ray` as a user runs it: its own process, its own Ray."""
+    source = write_input(tmp_path, "lines")
+    code = "from kit.cli import main; main()"
+    args = ["predict", str(export), "--input", str(source), "--engine", "ray", "--cpus-per-actor", "0.5"]
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+
+
+def test_a_corrupt_model_fails_before_ray_starts(tiny_export, tmp_path):
+    """The driver checks the export's files first: one line, and nothing on stdout (where the rows go)."""
     import shutil
 
     pytest.importorskip("ray", reason="Ray is not installed (pip install nsmckit[ray])")
     export = tmp_path / "corrupt"
     shutil.copytree(tiny_export.path, export)
     (export / "model.onnx").write_bytes(b"not a model")
-    source = write_input(tmp_path, "lines")
-    code = "from kit.cli import main; main()"
-    args = ["predict", str(export), "--input", str(source), "--engine", "ray", "--cpus-per-actor", "0.5"]
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    assert proc.returncode == 1
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("Error: a Ray worker failed: ") and "model.onnx: sha256 does not match" in last
+    proc = _ray_predict(export, tmp_path)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .endswith("sha256 does not match export.json; the file is corrupt or truncated, export again")
+    )
     assert "Traceback" not in proc.stderr
+
+
+def test_a_failure_inside_a_ray_worker_is_one_line(tiny_export, tmp_path):
+    """A model whose checksum matches but that ONNX Runtime cannot load passes the driver's check and fails in
+    the actors: the worker's error in one line, no Ray traceback, nothing on stdout."""
+    import shutil
+
+    from kit.manifest import sha256_file
+
+    pytest.importorskip("ray", reason="Ray is not installed (pip install nsmckit[ray])")
+    export = tmp_path / "unloadable"
+    shutil.copytree(tiny_export.path, export)
+    (export / "model.onnx").write_bytes(b"not a model")
+    manifest = json.loads((export / "export.json").read_text())
+    manifest["files"]["model.onnx"] = sha256_file(export / "model.onnx")
+    (export / "export.json").write_text(json.dumps(manifest))
+    proc = _ray_predict(export, tmp_path)
+    # Ray's own report of the failed actor goes to stderr with the rest of its output; stdout is the rows'.
+    assert proc.returncode == 1 and proc.stdout == "", proc.stdout[-2000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith("Error: a Ray worker failed: "), proc.stderr[-2000:]

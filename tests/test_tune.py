@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -204,3 +205,24 @@ def test_an_open_loop_level_ends_on_time_and_says_what_went_unanswered(tiny_expo
 def test_a_rate_that_cannot_be_scheduled_is_one_line():
     result = CliRunner().invoke(main, ["loadtest", "http://127.0.0.1:9", "--rate", "1e9", "--texts-file", __file__])
     assert result.exit_code == 1 and "would schedule more than 1,000,000 requests" in result.output
+
+
+def test_a_budget_too_small_for_one_trial_says_why(tiny_export, tmp_path):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(TEXTS), encoding="utf-8")
+    flags = f"--mode serve --budget-s 1 --input {texts} --output {tmp_path / 'out'}"
+    result = tune(str(tiny_export.path), "--p99-ms", "1000", *flags.split())
+    assert result.exit_code == 1 and "no trial fitted in --budget-s 1" in result.output, result.output
+
+
+def test_an_export_without_fp32_is_tuned_on_what_it_has(tiny_export, nsmc_dir, tmp_path):
+    export = tmp_path / "no-fp32"
+    shutil.copytree(tiny_export.path, export)
+    manifest = json.loads((export / "export.json").read_text())
+    manifest["variants"] = [v for v in manifest["variants"] if v["name"] != "fp32"]
+    manifest["default_variant"] = manifest["variants"][0]["name"]
+    (export / "export.json").write_text(json.dumps(manifest))
+    flags = f"--batch-sizes 8 --limit 40 --data-dir {nsmc_dir} --output {tmp_path / 'out'}"
+    result = tune(str(export), "--p99-ms", "100000", *flags.split())
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "out" / "tune.json").read_text())["best"]["settings"]["variant"] != "fp32"

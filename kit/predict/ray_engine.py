@@ -20,7 +20,7 @@ from kit.errors import KitError
 from kit.predict.config import PredictConfig
 from kit.predict.predictions import prediction_columns, prediction_kinds
 from kit.predict.readers import Reader
-from kit.runtime.classifiers import classifier_labels
+from kit.runtime.classifiers import check_model_files, classifier_labels
 
 
 class _Scorer:
@@ -93,6 +93,7 @@ def scored_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[
     if reader.spec.path == "-":
         raise KitError("--engine ray reads files, not standard input")
     labels = classifier_labels(config.model)
+    check_model_files(config.model, config.variant)  # a corrupt file fails here in one line, not in every actor
     for _ in reader.chunks(config.chunk_rows):
         pass  # every malformed row fails here, with its file and line, before Ray starts
     # Ray Data logs every execution step, and a failure's whole traceback, on the driver's console; the kit

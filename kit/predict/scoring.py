@@ -11,6 +11,8 @@ order) and writes it before reading the next, so memory stays bounded however la
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,6 +56,7 @@ def score_file(config: PredictConfig) -> PredictResult:
         raise KitError("give texts as arguments or a file with --input")
     check_output(config.output, config.input, config.overwrite)
     reader = open_reader(config.input, config.column, config.format)
+    rows_stream = sys.stdout  # where the rows go without --output, and nothing else
     try:
         start = time.perf_counter()
         if config.engine == "ray":
@@ -63,8 +66,11 @@ def score_file(config: PredictConfig) -> PredictResult:
         else:
             chunks, labels, model = _local_chunks(config, reader)
         rows = 0
+        kinds = reader.kinds | prediction_kinds(labels)
         with (
-            open_writer(config.output, reader.kinds | prediction_kinds(labels), config.overwrite) as write,
+            # Ray's driver prints what its workers report on stdout: to stderr with it, stdout is the rows'.
+            contextlib.redirect_stdout(sys.stderr if config.engine == "ray" else sys.stdout),
+            open_writer(config.output, kinds, config.overwrite, rows_stream) as write,
             _progress(config, reader.total) as bar,
         ):
             for columns in chunks:

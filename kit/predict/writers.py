@@ -130,13 +130,14 @@ def _publish(partial: Path, target: Path, overwrite: bool) -> None:
 
 
 @contextmanager
-def open_writer(path: str | None, kinds: dict[str, str], overwrite: bool = False):
+def open_writer(path: str | None, kinds: dict[str, str], overwrite: bool = False, stdout=None):
     """Yields `write(columns)` (columns in `kinds`' order); the file appears at `path` only if the block
-    completes."""
+    completes. Without a path, JSON lines go to `stdout` (default: sys.stdout)."""
     if path is None:
-        if sys.stdout is None or sys.stdout.closed:
+        stdout = stdout or sys.stdout
+        if stdout is None or stdout.closed:
             raise DataError("standard output is closed: nowhere to write the predictions; pass --output FILE")
-        writer = _Jsonl(sys.stdout, kinds)
+        writer = _Jsonl(stdout, kinds)
         yield writer.write
         writer.close()
         return

@@ -48,3 +48,19 @@ def classifier_labels(model: str | Path) -> list[str]:
     except (OSError, ValueError, KeyError) as e:
         raise ModelError(f"{folder}: no config.json with id2label ({type(e).__name__})") from e
     return [id2label[str(i)] for i in range(len(id2label))]
+
+
+def check_model_files(model: str | Path, variant: str | None = None) -> None:
+    """The files a classifier will load, checked without loading it: an export's manifest, variant and
+    checksums; a model folder's weights file. For engines that load the model elsewhere (Ray's actors),
+    so that a corrupt or missing file is one error here instead of one traceback per worker."""
+    folder = _folder(model)
+    if (folder / MANIFEST).is_file():
+        from kit.runtime.onnx_session import resolve_variant
+
+        resolve_variant(folder, variant)
+    else:
+        from kit.runtime.hf import weights_file
+
+        if weights_file(str(folder)) is None:
+            raise ModelError(f"{folder}: no model weights (model.safetensors); is it a `nsmckit finetune` folder?")

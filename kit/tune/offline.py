@@ -28,8 +28,9 @@ def runs_on(config: TuneConfig, manifest: dict) -> str:
     """Where the export's sessions will run ("cuda" or "cpu"): the provider asked, as ONNX Runtime honours it."""
     if config.provider == "cpu":
         return "cpu"
-    fp32 = variants_by_name(manifest)["fp32"]
-    return session_provider(create_session(Path(config.export) / fp32["file"], config.provider))
+    variants = variants_by_name(manifest)
+    probe = variants.get("fp32") or variants[manifest["default_variant"]]  # an export may lack fp32
+    return session_provider(create_session(Path(config.export) / probe["file"], config.provider))
 
 
 def candidate_variants(config: TuneConfig, manifest: dict, device: str) -> tuple[list[str], list[str]]:
@@ -45,7 +46,7 @@ def candidate_variants(config: TuneConfig, manifest: dict, device: str) -> tuple
             continue
         if not variant["valid"]:
             left_out.append(f"{name}: failed its export validation")
-        elif variant["provider"] == "cuda" and device != "cuda":
+        elif variant.get("provider") == "cuda" and device != "cuda":
             left_out.append(f"{name}: a GPU variant, and this run is on the CPU")
         else:
             chosen.append(name)

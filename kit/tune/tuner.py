@@ -96,6 +96,10 @@ def tune(config: TuneConfig, progress=print) -> TuneResult:
 
 def _closest(result: TuneResult, config: TuneConfig) -> str:
     if not result.ranking:
-        return "nothing could be measured; see the notes in tune.json"
+        why = "; ".join(result.notes) or (
+            f"no trial fitted in --budget-s {config.budget_s:g} (a trial takes --trial-s, and in serve mode a "
+            "server start, at least); raise --budget-s"
+        )
+        return f"nothing could be measured: {why}"
     closest = "; ".join(f"{describe(r['settings'])}: {r['why_not']}" for r in result.ranking[:3])
     return f"no configuration meets p99 <= {config.p99_ms:g} ms and the other constraints; closest: {closest}"
