@@ -156,12 +156,19 @@ def split_by_cost(lengths_desc: np.ndarray, call_cost: float) -> list[tuple[int,
     return chunks[::-1]
 
 
+QUADRATIC_FROM = 128  # tokens: past this length, attention (count x length^2) outweighs the rest of a call's memory
+
+
 def bounded_calls(lengths_desc: np.ndarray, call_cost: float, max_tokens: int, max_rows: int) -> list[tuple[int, int]]:
     """`split_by_cost`'s calls, each cut further so that none computes more than `max_tokens` padded positions
-    (count x longest) or `max_rows` rows: what one request sends cannot size a model call, nor the memory it
-    takes, beyond the configuration. A single sequence is never cut."""
+    (count x longest) or `max_rows` rows, and, for sequences longer than QUADRATIC_FROM, no more attention
+    than `max_tokens` positions of that length would take (the budget shrinks as length / QUADRATIC_FROM).
+    So what one request sends cannot size a model call, nor its memory, beyond the configuration. Measured
+    with klue/bert-base int8 at length 512 on CPU: 32 rows per call peaked at 2.4 GB, 8 rows at 0.7 GB, at
+    nearly the same rows/s. A single sequence is never cut."""
     calls = []
     for a, b in split_by_cost(lengths_desc, call_cost):
-        rows = max(1, min(max_rows, max_tokens // max(1, int(lengths_desc[a]))))
+        longest = max(1, int(lengths_desc[a]))
+        rows = max(1, min(max_rows, max_tokens // longest, max_tokens * QUADRATIC_FROM // longest**2))
         calls += [(i, min(i + rows, b)) for i in range(a, b, rows)]
     return calls

@@ -83,7 +83,10 @@ def test_bounded_calls_never_exceed_the_budget_whatever_one_request_holds():
     lengths = np.full(240, 512)
     assert split_by_cost(lengths, call_cost=2048) == [(0, 240)]
     calls = bounded_calls(lengths, call_cost=2048, max_tokens=16384, max_rows=64)
-    assert calls == [(i, min(i + 32, 240)) for i in range(0, 240, 32)]
+    # 16384 positions at 512 would be 32 rows; attention grows with length^2, so 32 x 128 / 512 = 8 rows
+    assert calls == [(i, min(i + 8, 240)) for i in range(0, 240, 8)]
+    short = bounded_calls(np.full(240, 64), call_cost=2048, max_tokens=16384, max_rows=64)
+    assert short == [(i, min(i + 64, 240)) for i in range(0, 240, 64)]  # short rows: the row cap binds
     mixed = np.sort(np.concatenate([np.full(50, 500), LENGTHS[:200]]))[::-1]
     calls = bounded_calls(mixed, call_cost=128, max_tokens=4096, max_rows=16)
     assert calls[0][0] == 0 and calls[-1][1] == len(mixed) and all(a[1] == b[0] for a, b in zip(calls, calls[1:]))

@@ -51,6 +51,8 @@ def test_offline_chooses_the_best_row_of_its_bench_grid(tiny_export, nsmc_dir, t
 
 def test_an_impossible_budget_names_the_closest_and_exits_1(tiny_export, nsmc_dir, tmp_path):
     out = tmp_path / "tune"
+    out.mkdir()
+    (out / "serve.env").write_text("NSMC_SERVE_VARIANT=int8\n")  # an earlier run's choice
     flags = "--batch-sizes 1,8 --limit 60 --variants fp32"
     result = tune(
         str(tiny_export.path), "--p99-ms", "0.0001", "--data-dir", str(nsmc_dir), "--output", str(out), *flags.split()
@@ -60,6 +62,7 @@ def test_an_impossible_budget_names_the_closest_and_exits_1(tiny_export, nsmc_di
     assert last.startswith("Error: no configuration meets p99 <= 0.0001 ms") and "closest: variant=fp32" in last
     record = json.loads((out / "tune.json").read_text())
     assert record["best"] is None and record["ranking"] and not any(r["feasible"] for r in record["ranking"])
+    assert not (out / "serve.env").exists()  # a stale choice must not sit beside a tune.json that found none
 
 
 def test_serve_tuning_writes_the_settings_a_server_then_runs(tiny_export, tmp_path):
