@@ -5,6 +5,7 @@ than file descriptors, text UTF-8 cannot hold, a request that fails in the model
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import signal
@@ -80,23 +81,31 @@ def test_a_client_that_stops_mid_request_is_dropped(guarded, partial):
         assert client.recv(1024) == b""  # closed at the 1 s deadline, with no answer owed
 
 
+@contextlib.contextmanager
+def stalled_clients(url: str, count: int, first_bytes: bytes):
+    """`count` connections that send `first_bytes` and then nothing, closed when the block ends."""
+    clients = []
+    try:
+        for _ in range(count):
+            clients.append(raw_connection(url))
+            clients[-1].sendall(first_bytes)
+        yield clients
+    finally:
+        for client in clients:
+            client.close()
+
+
 def test_stalled_connections_beyond_the_file_limit_leave_health_answering(tiny_export, tmp_path):
     """300 clients that never finish their headers, against a process allowed 256 open files."""
     log = tmp_path / "serve.log"
     proc, url = start_server(tiny_export.path, "--header-timeout", "60", log=log, open_files=256)
-    stalled = []
     try:
-        for _ in range(300):
-            client = raw_connection(url)
-            client.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
-            stalled.append(client)
-        for _ in range(5):
-            assert httpx.get(f"{url}/health", timeout=5).status_code == 200
-        info = httpx.get(f"{url}/info", timeout=5).json()
+        with stalled_clients(url, 300, b"GET /health HTTP/1.1\r\nHost: x\r\n"):
+            for _ in range(5):
+                assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+            info = httpx.get(f"{url}/info", timeout=5).json()
         assert info["connections"]["max_connections"] == 256 - 192  # the accept backlog and 64 files kept free
     finally:
-        for client in stalled:
-            client.close()
         stop(proc)
     text = log.read_text()
     assert "Too many open files" not in text and "out of system resource" not in text
@@ -107,16 +116,10 @@ def test_clients_trickling_their_bodies_cannot_lock_out_health(tiny_export):
     """100 clients that send their headers and a first byte of body, then stall (a slow-body flood), against a
     cap of 64 connections: a new connection displaces the stalest of them, so /health keeps answering."""
     proc, url = start_server(tiny_export.path, "--body-timeout", "60", open_files=256)
-    stalled = []
     try:
-        for _ in range(100):
-            client = raw_connection(url)
-            client.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{")
-            stalled.append(client)
-        assert [httpx.get(f"{url}/health", timeout=5).status_code for _ in range(10)] == [200] * 10
+        with stalled_clients(url, 100, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"):
+            assert [httpx.get(f"{url}/health", timeout=5).status_code for _ in range(10)] == [200] * 10
     finally:
-        for client in stalled:
-            client.close()
         stop(proc)
 
 
