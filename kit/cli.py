@@ -28,7 +28,7 @@ import click
 from click.core import ParameterSource
 
 from kit.bench.runner import BenchConfig
-from kit.errors import KitError, describe_failure
+from kit.errors import KitError, describe_failure, first_line
 from kit.export.onnx import ExportConfig
 from kit.predict.config import PredictConfig
 from kit.records import from_random_weights
@@ -54,14 +54,9 @@ class KitGroup(click.Group):
             if ctx.params.get("debug"):
                 raise
             message = describe_failure(e) or (
-                f"unexpected {type(e).__name__}: {_first_line(e)} (rerun with --debug for the traceback)"
+                f"unexpected {type(e).__name__}: {first_line(e)} (rerun with --debug for the traceback)"
             )
             raise click.ClickException(message) from e
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else ""
 
 
 def make_console(stderr: bool = False):

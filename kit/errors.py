@@ -30,6 +30,12 @@ EXTRA_OF = {
 }
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message ("" if it has none): what a one-line report quotes of it."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def describe_failure(error: BaseException) -> str | None:
     """One line for a failure a user can act on (the kit's own, I/O, undecodable text, a missing extra,
     memory), else None: an unexpected error, whose traceback is the useful report."""

@@ -21,17 +21,23 @@ def read_record(path: Path, error: type[KitError], missing: str) -> dict:
         raise error(f"{path}: not valid JSON ({e})") from e
 
 
-def from_random_weights(folder: str | Path) -> bool:
-    """Whether a model or export folder holds a model that started from random weights (`--no-weights`): an
-    export made that way or from such a run, or a `nsmckit finetune` run that trained from them. Its accuracy
+def started_from_random_weights(record: dict) -> bool:
+    """Whether the model a record describes started from random weights (`--no-weights`): an export.json made
+    that way or from such a run (its `source`), or a run.json of a run that trained from them. Its accuracy
     and predictions are near chance, and every place that shows them says so."""
-    folder = Path(folder)
-    try:
-        if (folder / "export.json").is_file():
-            source = json.loads((folder / "export.json").read_text())["source"]
-            return bool(source.get("no_weights") or ((source.get("run") or {}).get("config") or {}).get("no_weights"))
-        if (folder / "run.json").is_file():
-            return bool(json.loads((folder / "run.json").read_text())["config"].get("no_weights"))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return False  # a broken record is reported by whatever reads it for real
+    source = record.get("source")
+    if isinstance(source, dict):
+        return bool(source.get("no_weights") or started_from_random_weights(source.get("run") or {}))
+    return bool((record.get("config") or {}).get("no_weights"))
+
+
+def from_random_weights(folder: str | Path) -> bool:
+    """`started_from_random_weights` for a model or export folder's record, without loading the model."""
+    for name in ("export.json", "run.json"):
+        path = Path(folder) / name
+        if path.is_file():
+            try:
+                return started_from_random_weights(json.loads(path.read_text()))
+            except (ValueError, TypeError, AttributeError):
+                return False  # a broken record is reported by whatever reads it for real
     return False

@@ -266,9 +266,9 @@ def test_two_runs_writing_the_same_new_output_cannot_both_succeed(tmp_path):
 def test_predict_with_standard_output_closed_is_one_line(tiny_export, tmp_path):
     source = write_input(tmp_path, "jsonl")
     command = [sys.executable, "-m", "kit.cli", "predict", str(tiny_export.path), "--input", str(source)]
-    proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, pass_fds=())
+    writable = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     closed = subprocess.run(["bash", "-c", '"$@" >&-', "_", *command], capture_output=True, text=True)
-    assert proc.returncode == 0
+    assert writable.returncode == 0
     assert closed.returncode == 1 and closed.stderr.strip().endswith("pass --output FILE"), closed.stderr
     assert "Traceback" not in closed.stderr
 

@@ -193,6 +193,8 @@ def test_an_open_loop_level_ends_on_time_and_says_what_went_unanswered(tiny_expo
         started = time.monotonic()
         result = run_loadtest(config, lambda _: None)
         took = time.monotonic() - started
+        # and a schedule with no arrival at all in its level is an empty level, not a crash
+        quiet = run_loadtest(LoadtestConfig(url=url, rates=(0.01,), duration_s=0.5, texts=tuple(TEXTS)), print)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -203,6 +205,7 @@ def test_an_open_loop_level_ends_on_time_and_says_what_went_unanswered(tiny_expo
     sent = cell.rows + sum(cell.errors.values())
     assert sent == round(cell.offered_per_s * config.duration_s) < 20000  # what was really offered, reported
     assert set(cell.errors) <= {"unanswered", "429"}  # anything not answered is counted, not waited for
+    assert quiet.cells[0].rows == 0 and quiet.cells[0].offered_per_s == 0
 
 
 def test_a_rate_that_cannot_be_scheduled_is_one_line():

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from kit.data.cache import cache_root
-from kit.errors import DataError
+from kit.errors import DataError, first_line
 
 FILES = {"train": "ratings_train.txt", "test": "ratings_test.txt"}
 HEADER = ["id", "document", "label"]
@@ -111,7 +111,7 @@ def download_nsmc(url: str = DEFAULT_URL, splits: tuple[str, ...] = tuple(FILES)
             import datasets.config
 
             offline = "offline mode is set (HF_HUB_OFFLINE)" if datasets.config.HF_HUB_OFFLINE else None
-            why = offline or (str(e).strip().splitlines() or [type(e).__name__])[0]
+            why = offline or first_line(e) or type(e).__name__
             raise DataError(
                 f"could not download {url}/{name}: {why}; without internet, point --data-dir (or NSMC_DATA_DIR) "
                 f"at a folder holding {' and '.join(FILES[s] for s in splits)}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from kit.export.validation import format_points
-from kit.records import RANDOM, from_random_weights
+from kit.records import RANDOM, started_from_random_weights
 from kit.tables import titled_table
 
 
@@ -20,7 +20,7 @@ def export_table(manifest: dict, path: str) -> Table:
         caption=f"validated on {manifest['validation_texts']}. Valid when: "
         + "; ".join(f"{', '.join(names)}: {rule}" for rule, names in rules.items()),
     )
-    accuracy = f"accuracy{RANDOM}" if from_random_weights(path) else "accuracy"
+    accuracy = f"accuracy{RANDOM}" if started_from_random_weights(manifest) else "accuracy"
     for column in ("variant", "MB", "max |Δlogit|", "agreement", accuracy, "Δ vs fp32 (95% CI)", "valid"):
         table.add_column(column, justify="left" if column in ("variant", "valid") else "right")
     # The baseline the approximate variants were judged against: PyTorch fp32 on the same labeled reviews,

@@ -16,7 +16,7 @@ import functools
 import json
 from pathlib import Path
 
-from kit.errors import ModelError
+from kit.errors import ModelError, first_line
 
 NUM_LABELS = 2
 HUB_PROBE_TIMEOUT_S = 3.0
@@ -56,7 +56,9 @@ def load_config(model: str, **kwargs):
     try:
         return AutoConfig.from_pretrained(model, **hub_options(model), **kwargs)
     except (OSError, ValueError) as e:
-        raise ModelError(f"{model}: no model config could be loaded ({_first_line(e)}); {_hint(model)}") from e
+        raise ModelError(
+            f"{model}: no model config could be loaded ({first_line(e) or type(e).__name__}); {_hint(model)}"
+        ) from e
 
 
 def load_tokenizer(model: str):
@@ -65,7 +67,9 @@ def load_tokenizer(model: str):
     try:
         tokenizer = AutoTokenizer.from_pretrained(model, **hub_options(model))
     except (OSError, ValueError, TypeError) as e:  # TypeError: a folder with no vocab file
-        raise ModelError(f"{model}: no tokenizer could be loaded ({_first_line(e)}); {_hint(model)}") from e
+        raise ModelError(
+            f"{model}: no tokenizer could be loaded ({first_line(e) or type(e).__name__}); {_hint(model)}"
+        ) from e
     if not tokenizer.is_fast:
         raise ModelError(f"{model}: the kit needs a fast (tokenizers) tokenizer, got {type(tokenizer).__name__}")
     return tokenizer
@@ -127,7 +131,7 @@ def load_model(model: str, no_weights: bool = False, config_overrides: str | Non
             if not weights and ("weight" in str(e).lower() or isinstance(e, OSError))
             else ""
         )
-        raise ModelError(f"{model}: the model could not be loaded ({_first_line(e)}){hint}") from e
+        raise ModelError(f"{model}: the model could not be loaded ({first_line(e) or type(e).__name__}){hint}") from e
 
 
 def check_length(model_config, length: int, option: str = "--max-length") -> None:
@@ -141,10 +145,6 @@ def run_max_length(model: str | Path) -> int | None:
     """The max_length a `nsmckit finetune` folder was trained with (its run.json), else None."""
     run = Path(model) / "run.json"
     return json.loads(run.read_text())["config"]["max_length"] if run.is_file() else None
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _hint(model: str) -> str:

@@ -32,7 +32,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kit.errors import KitError, ModelError
+from kit.errors import KitError, ModelError, first_line
 from kit.manifest import read_manifest
 from kit.serve.body_limit import BodyLimit
 from kit.serve.config import ACCEPT_BACKLOG, ServeConfig, max_connections
@@ -61,15 +61,8 @@ def public_manifest(manifest: dict) -> dict:
     its virtual environment) and with file names, not paths, in the validation's description."""
     shown = {k: v for k, v in manifest.items() if k not in ("source", "command")}
     if isinstance(shown.get("validation_texts"), str):
-        shown["validation_texts"] = re.sub(
-            r"(?:[A-Za-z]:)?[\\/]\S*[\\/]([^\\/\s;,)]+)", r"\1", shown["validation_texts"]
-        )
+        shown["validation_texts"] = LOCAL_PATH.sub(r"\1", shown["validation_texts"])
     return shown
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else ""
 
 
 def _encodable(texts: list[str]) -> list[str]:
@@ -205,7 +198,7 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
             raise
         except Exception as e:  # answered here, as an HTTP error: the connection stays up for what follows on it
             request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:12]
-            reason = f"{type(e).__name__}: {_first_line(e)}"[:300]
+            reason = f"{type(e).__name__}: {first_line(e)}"[:300]
             logging.getLogger("uvicorn.error").warning("request %s failed in the model: %s", request_id, reason)
             raise HttpError(
                 500, f"the model failed on this request ({type(e).__name__}); request id {request_id}"

@@ -135,12 +135,19 @@ async def _closed_level(client: _Client, config: LoadtestConfig, concurrency: in
                 raise
 
     # Answers are awaited at most `duration_s` past the level's end, as in the open loop.
-    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
-    _, late = await asyncio.wait(workers, timeout=2 * config.duration_s)
+    await _settle([asyncio.create_task(worker()) for _ in range(concurrency)], start + 2 * config.duration_s)
+    return sent, time.perf_counter() - start
+
+
+async def _settle(tasks: list[asyncio.Task], deadline: float) -> tuple[set, set]:
+    """Wait for `tasks` until `deadline` (perf_counter); cancel those still running. (done, cancelled)"""
+    if not tasks:  # a schedule with no arrival in the level (a low rate, a short level)
+        return set(), set()
+    done, late = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.perf_counter()))
     for task in late:
         task.cancel()
     await asyncio.gather(*late, return_exceptions=True)
-    return sent, time.perf_counter() - start
+    return done, late
 
 
 def schedule(rate: float, config: LoadtestConfig) -> np.ndarray:
@@ -179,10 +186,7 @@ async def _open_level(client: _Client, config: LoadtestConfig, rate: float) -> t
         except asyncio.TimeoutError:
             break
         tasks[asyncio.create_task(one(float(due), client.body()))] = float(due)
-    done, late = await asyncio.wait(tasks, timeout=max(0.0, end + config.duration_s - time.perf_counter()))
-    for task in late:
-        task.cancel()
-    await asyncio.gather(*late, return_exceptions=True)
+    done, late = await _settle(list(tasks), end + config.duration_s)
     elapsed = time.perf_counter() - start
     sent = [task.result() for task in done]
     sent += [_Sent(tasks[task], (elapsed - tasks[task]) * 1e3, "unanswered") for task in late]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from kit.records import RANDOM
+from kit.records import RANDOM, started_from_random_weights
 from kit.tables import titled_table
 
 
 def finetune_table(run: dict) -> Table:
     """The run's headline numbers, as saved in run.json."""
     train, test, config = run["train"], run["test"], run["config"]
-    random = RANDOM if config.get("no_weights") else ""
+    random = RANDOM if started_from_random_weights(run) else ""
     table = titled_table(f"nsmckit finetune: {config['model']} ({config['strategy']}, {train['precision']})")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -55,7 +55,7 @@ def runs_table(runs: dict[str, dict]) -> Table:
         table.add_column(name, justify="right")
     figures = [
         ("model", _architecture),
-        ("weights", lambda r: "random" if r["config"].get("no_weights") else "pretrained"),
+        ("weights", lambda r: "random" if started_from_random_weights(r) else "pretrained"),
         ("strategy / precision", lambda r: f"{r['config']['strategy']} / {r['train']['precision']}"),
         ("optimizer steps", lambda r: f"{r['train']['steps']:,}"),
         ("train time (s)", lambda r: f"{r['train']['wall_s'] - r['train']['eval_s']:.1f}"),
