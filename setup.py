@@ -32,8 +32,13 @@ setup(
             "matplotlib>=3.7",
         ],
         # The HTTP server: add onnxruntime or onnxruntime-gpu (the Docker image picks one).
-        # aiohttp drives `nsmckit loadtest`: a lighter client leaves the cores to the server it measures.
-        "serve": ["fastapi>=0.110", "uvicorn>=0.29", "prometheus-client>=0.20", "aiohttp>=3.9"],
+        "serve": ["fastapi>=0.110", "uvicorn>=0.29", "prometheus-client>=0.20"],
+        # `nsmckit loadtest` (and `tune --mode serve`): aiohttp, a client light enough to leave the cores to the
+        # server it measures. A measurement client, so not in the serving image.
+        "loadtest": ["aiohttp>=3.9"],
+        # The OpenVINO backend and `nsmckit export --openvino` (NNCF quantizes ov-int8): bf16 and int8 on the
+        # CPU's matrix units (AMX, AVX-512 BF16/VNNI). The server needs only openvino; NNCF is export-time.
+        "openvino": ["openvino>=2024.4", "nncf>=2.13"],
         # `nsmckit predict --engine ray`: Ray Data reads, scores and streams a corpus across a cluster.
         "ray": ["ray[data]>=2.9"],
         # `nsmckit finetune --report-to ...`: the trackers Trainer integrates with.

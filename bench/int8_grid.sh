@@ -14,4 +14,4 @@ SCHEMES=(int8-u8u8 int8-u8u8-pc int8-u8s8 int8-u8s8-pc int8-u8s8-rr int8-u8s8-rr
 mkdir -p "$OUT"
 cp "$EXPORT/export.json" "$OUT/"
 nsmckit bench --export "$EXPORT" --backends "ort-cpu:fp32,$(printf 'ort-cpu:%s,' "${SCHEMES[@]}" | sed 's/,$//')" \
-    --strategies sorted --batch-sizes 32 --limit 10000 --repeats 3 --data-dir "${NSMC_DATA_DIR:-../shared/data/nsmc}" --output "$OUT"
+    --strategies bucketed --batch-sizes 32 --limit 10000 --repeats 3 --data-dir "${NSMC_DATA_DIR:-../shared/data/nsmc}" --output "$OUT"

@@ -2,7 +2,7 @@
 # `nsmckit predict` on all 50,000 NSMC test reviews with the reference export's int8 variant
 # (bench/reference_bench.sh), local engine and --engine ray on a local Ray; rows/s and peak memory
 # (/usr/bin/time: the local process; for Ray the driver only, actors are separate processes), then how many
-# scored labels differ from OnnxClassifier's predictions in the benchmark's batches (length-sorted, 32, over
+# scored labels differ from load_classifier's predictions in the benchmark's batches (length-sorted, 32, over
 # all rows). int8 quantizes activations per model call, so other batches can flip near-tie predictions:
 # the "bench-batches" run scores with exactly the benchmark's batches.
 set -euo pipefail
@@ -28,11 +28,11 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from kit.data.nsmc import read_nsmc_file
-from kit.runtime.onnx_session import OnnxClassifier
+from kit.runtime.classifiers import load_classifier
 
 export, test_file, scratch, out = sys.argv[1:]
 test = read_nsmc_file(test_file)
-expected = OnnxClassifier(export, "int8").predict_logits(test.texts, batch_size=32).argmax(-1)
+expected = load_classifier(export, "int8").predict_logits(test.texts, batch_size=32).argmax(-1)
 lines = ["| run | rows | seconds | rows/s | peak RSS (MB) | labels differing from the bench's | ids in input order | accuracy |",
          "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
 for engine in ("local", "ray", "bench-batches"):

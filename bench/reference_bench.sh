@@ -15,6 +15,6 @@ OUT=bench/results/reference-bench-cpu
 mkdir -p "$OUT"
 cp "$EXPORT/export.json" "$OUT/"
 nsmckit bench --export "$EXPORT" --backends torch:fp32,ort-cpu:fp32,ort-cpu:O2,ort-cpu:O3,ort-cpu:int8 \
-    --strategies fixed,dynamic,sorted --fixed-lengths 128 --batch-sizes 32 --all-rows --data-dir "$DATA" --output "$OUT"
+    --strategies fixed,dynamic,bucketed --fixed-lengths 128 --batch-sizes 32 --all-rows --data-dir "$DATA" --output "$OUT"
 nsmckit bench --export "$EXPORT" --backends torch:fp32,torch:bf16 \
-    --strategies fixed,dynamic,sorted --fixed-lengths 128 --batch-sizes 32 --limit 2000 --data-dir "$DATA" --output "$OUT-bf16"
+    --strategies fixed,dynamic,bucketed --fixed-lengths 128 --batch-sizes 32 --limit 2000 --data-dir "$DATA" --output "$OUT-bf16"

@@ -17,6 +17,8 @@ LIBRARIES = (
     "onnx",
     "onnxruntime",
     "onnxruntime-gpu",
+    "openvino",
+    "nncf",
     "tokenizers",
     "datasets",
     "numpy",
@@ -76,14 +78,15 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def cpu_features() -> dict[str, object]:
+    """The CPU and the flags that decide its int8 and bf16 speed."""
+    flags = cpu_flags()
+    return {"cpu": cpu_name(), "cpu_flags": [f for f in SPEED_FLAGS if f in flags]}
+
+
 def device_info() -> dict[str, object]:
     """The accelerator if torch sees one, else the CPU."""
-    flags = cpu_flags()
-    info: dict[str, object] = {
-        "cpu": cpu_name(),
-        "cpu_count": _cpu_count(),
-        "cpu_flags": [f for f in SPEED_FLAGS if f in flags],
-    }
+    info: dict[str, object] = {**cpu_features(), "cpu_count": _cpu_count()}
     if "torch" in sys.modules or _importable("torch"):
         import torch
 

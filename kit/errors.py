@@ -19,7 +19,9 @@ class RunError(KitError):
 
 # The extra that installs a module the kit imports on demand (pip install 'nsmckit[<extra>]').
 EXTRA_OF = {
-    **dict.fromkeys(("fastapi", "starlette", "pydantic", "uvicorn", "prometheus_client", "aiohttp"), "serve"),
+    **dict.fromkeys(("fastapi", "starlette", "pydantic", "uvicorn", "prometheus_client"), "serve"),
+    "aiohttp": "loadtest",
+    **dict.fromkeys(("openvino", "nncf"), "openvino"),
     **dict.fromkeys(("torch", "transformers", "accelerate", "datasets", "optimum", "onnx", "matplotlib"), "cpu"),
     "onnxruntime": "cpu] or [gpu",
     "pyarrow": "cpu",

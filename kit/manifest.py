@@ -108,13 +108,19 @@ def verify_file(folder: Path, relpath: str, manifest: dict) -> Path:
     return path
 
 
-def source_model(folder: Path, manifest: dict) -> str:
-    """The model an export was made from, found from any working directory: its folder relative to the
-    export, else (a hub id, or an export made before model_dir was recorded) the name as given."""
-    source = manifest["source"]
-    if not source.get("model_dir"):
+def source_path(folder: str | Path, manifest: dict) -> Path | None:
+    """Where the model an export was made from lies (its folder relative to the export, resolved), else None
+    (a hub id, or an export made before model_dir was recorded)."""
+    model_dir = manifest["source"].get("model_dir")
+    return (Path(folder) / model_dir).resolve() if model_dir else None
+
+
+def source_model(folder: str | Path, manifest: dict) -> str:
+    """The model an export was made from, found from any working directory: its folder, else the name as
+    given."""
+    source, path = manifest["source"], source_path(folder, manifest)
+    if path is None:
         return source["model"]
-    path = (Path(folder) / source["model_dir"]).resolve()
     if not path.is_dir():
         raise ModelError(
             f"{folder}: its source model {source['model']!r} is gone (looked in {path}); pass the model with --model"

@@ -4,7 +4,7 @@
     class FinetuneConfig:
         batch_size: int = setting(32, "Training batch size per device.", min=1)
 
-Library users read the help in the dataclass; `kit.cli.config_options` turns the same fields
+Library users read the help in the dataclass; `kit.cli.options.config_options` turns the same fields
 into Click options (flag, type, range or choices, default, help).
 """
 
@@ -48,6 +48,15 @@ def setting(
 def flag_of(f) -> str:
     """The option a field is set with on the command line: --batch-size (or its `flag`'s first name)."""
     return (f.metadata.get("flag") or "--" + f.name.replace("_", "-")).split("/")[0]
+
+
+def env_name(f, prefix: str | None = None) -> str | None:
+    """The environment variable a field is read from: its own `envvar`, else `prefix` + its flag
+    (NSMC_SERVE_ + --max-wait-ms -> NSMC_SERVE_MAX_WAIT_MS), else none. The CLI reads it, `nsmckit tune`
+    writes it."""
+    if f.metadata.get("envvar") or not prefix:
+        return f.metadata.get("envvar")
+    return prefix + flag_of(f).lstrip("-").replace("-", "_").upper()
 
 
 def check_value(meta, flag: str, value) -> None:

@@ -134,6 +134,26 @@ def tiny_export(tiny_model_dir, tmp_path_factory):
     )
 
 
+@pytest.fixture(scope="session")
+def tiny_ov_export(tiny_model_dir, nsmc_dir, tmp_path_factory):
+    """The tiny model with ONNX Runtime's int8 and the OpenVINO variants (ov-bf16, ov-int8), validated on
+    labels."""
+    from kit.export.onnx import ExportConfig, export_onnx
+
+    out = tmp_path_factory.mktemp("ov") / "export"
+    config = ExportConfig(
+        model=str(tiny_model_dir),
+        output=str(out),
+        quantize=("int8",),
+        openvino=True,
+        calibration_rows=64,
+        max_length=64,
+        data_dir=str(nsmc_dir),
+        label_rows=200,
+    )
+    return export_onnx(config, progress=lambda line: None)
+
+
 FIGURES = pytest.StashKey[list]()
 
 

@@ -6,6 +6,7 @@ import csv
 import json
 from dataclasses import fields
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -78,7 +79,7 @@ def test_numbers_are_consistent(bench_run):
         assert lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
         assert c["rows"] == 60 and lat["count"] == -(-60 // c["batch_size"])
     eff = {c["strategy"]: c["padding_efficiency"] for c in ok if c["backend"] == "torch" and c["batch_size"] == 16}
-    assert eff["fixed"] < eff["dynamic"] < eff["sorted"] <= 1.0
+    assert eff["fixed"] < eff["dynamic"] < eff["bucketed"] <= 1.0
 
 
 def test_missing_cuda_is_reported_as_skipped(bench_run):
@@ -117,7 +118,7 @@ def test_train_scenario_reports_each_strategy(tiny_model_dir, nsmc_dir, tmp_path
 def test_train_scenario_runs_only_the_strategies_asked_for(tiny_model_dir, nsmc_dir, tmp_path):
     """The GPU plan trains bucketed vs fixed-128 only: --strategies must hold in the train scenario too."""
     out = tmp_path / "train"
-    flags = "--scenario train --strategies sorted,fixed --train-steps 2 --batch-sizes 8 --max-length 64 --limit 60"
+    flags = "--scenario train --strategies bucketed,fixed --train-steps 2 --batch-sizes 8 --max-length 64 --limit 60"
     result = CliRunner().invoke(main, ["bench", *run_args(tiny_model_dir, nsmc_dir, out, flags)])
     assert result.exit_code == 0, result.output
     cells = json.loads((out / "results.json").read_text())["cells"]
@@ -132,7 +133,7 @@ def test_unknown_backend_is_a_one_line_error(tiny_model_dir, nsmc_dir):
 
 
 def test_torch_only_on_an_export_uses_its_source_and_tokenizer(tiny_export, nsmc_dir, tmp_path):
-    flags = "--backends torch:fp32 --strategies sorted --batch-sizes 8 --max-length 64 --limit 20"
+    flags = "--backends torch:fp32 --strategies bucketed --batch-sizes 8 --max-length 64 --limit 20"
     data, _ = run_bench_cli(tmp_path / "torch-only", nsmc_dir, flags, export=tiny_export.path)
     cells = data["cells"]
     assert [c["status"] for c in cells] == ["ok"] and cells[0]["rows"] == 20
@@ -148,7 +149,7 @@ def test_a_killed_bench_keeps_the_cells_it_measured(tiny_export, nsmc_dir, tmp_p
     from tests.helpers import wait_until
 
     out = tmp_path / "killed"
-    flags = "--backends ort-cpu:fp32,ort-cpu:int8 --strategies fixed,dynamic,sorted --fixed-lengths 64 "
+    flags = "--backends ort-cpu:fp32,ort-cpu:int8 --strategies fixed,dynamic,bucketed --fixed-lengths 64 "
     flags += "--max-length 64 --batch-sizes 1,2,4,8 --repeats 20 --limit 200"
     args = ["bench", "--export", str(tiny_export.path), "--data-dir", str(nsmc_dir), "--output", str(out)]
     proc = subprocess.Popen([sys.executable, "-m", "kit.cli", *args, *flags.split()], stdout=subprocess.DEVNULL)
@@ -161,3 +162,34 @@ def test_a_killed_bench_keeps_the_cells_it_measured(tiny_export, nsmc_dir, tmp_p
     assert 1 <= len(cells) < 24 and all(c["status"] == "ok" and c["samples_per_s"] > 0 for c in cells)
     assert len(list(csv.DictReader((out / "results.csv").open()))) == len(cells)
     assert not (out / "results.md").exists()  # the full report comes only at the end
+
+
+def test_bench_without_a_model_or_export_says_so_before_loading_data(tmp_path):
+    result = CliRunner().invoke(main, ["bench", "--data-dir", str(tmp_path / "absent"), "--output", str(tmp_path)])
+    assert result.exit_code == 1 and "give --model (a model folder or hub id) or --export" in result.output
+
+
+def test_every_cell_length_feeds_the_ids_serving_would(tiny_export):
+    """A review longer than a cell's length is encoded at that length, its closing [SEP] kept, exactly as
+    the server encodes it with that max_length (before, the benchmark sliced longer ids and lost [SEP])."""
+    from kit.bench.runner import Tokenized
+    from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
+
+    tokenizer = load_tokenizer_json(tiny_export.path / "tokenizer.json", 64)
+    long_review = "처음부터 끝까지 지루하고 배우들 연기도 어색했다 " * 20
+    tokenized = Tokenized(tokenizer, [long_review, "좋다"], progress=lambda line: None)
+    sep = tokenizer.token_to_id("[SEP]")
+    for length in (16, 64):
+        ids, _ = tokenized.at(length)
+        assert len(ids[0]) == length and ids[0][-1] == sep
+        served = encode_ids(load_tokenizer_json(tiny_export.path / "tokenizer.json", length), [long_review])
+        np.testing.assert_array_equal(ids[0], served[0])
+
+
+def test_results_written_with_the_old_strategy_name_read_as_bucketed(bench_run, tmp_path):
+    out, data, _ = bench_run
+    old = json.loads(json.dumps(data).replace('"bucketed"', '"sorted"'))
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    result = CliRunner().invoke(main, ["bench", "compare", str(tmp_path / "old.json"), str(out / "results.json")])
+    assert result.exit_code == 0, result.output
+    assert "bucketed" in result.output and "sorted" not in result.output

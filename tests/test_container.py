@@ -25,6 +25,8 @@ from tests.conftest import ROOT, record_figure
 from tests.helpers import wait_until
 from tests.serving import BAD_REQUESTS, LIMIT_FLAGS, free_port
 
+pytestmark = pytest.mark.slow  # builds and runs the image: minutes
+
 IMAGE = "localhost/nsmckit:cpu"
 TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", "", "😂 CG는 awesome한데 story가 boring", "감동 " * 300]
 
@@ -187,6 +189,26 @@ def test_stop_during_a_burst_answers_every_request_in_flight(engine, image, tiny
         thread.join(timeout=60)
         assert [r.status_code for r in replies["all"]] == [200] * len(TEXTS) * 4
         assert container.exit_code() == 0
+    finally:
+        container.remove()
+
+
+def test_the_cpu_image_runs_the_openvino_variant_auto_chooses(engine, image, tiny_ov_export):
+    container = Container(engine, image, tiny_ov_export.path, variant="auto")
+    try:
+        statuses, _ = container.health_statuses()
+        assert statuses[-1:] == [200], container.logs()[-3000:]
+        info = httpx.get(f"{container.url}/info").json()
+        assert info["variant_choice"].startswith(f"--variant auto chose {info['variant']}")
+        assert httpx.post(f"{container.url}/predict", json={"text": "좋다"}).status_code == 200
+        forced = Container(engine, image, tiny_ov_export.path, variant="ov-int8")
+        try:
+            assert forced.health_statuses()[0][-1:] == [200], forced.logs()[-3000:]
+            info = httpx.get(f"{forced.url}/info").json()
+            assert info["backend"] == "openvino" and info["providers"] == ["CPU"]
+            assert httpx.post(f"{forced.url}/predict", json={"text": "좋다"}).status_code == 200
+        finally:
+            forced.remove()
     finally:
         container.remove()
 

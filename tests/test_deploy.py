@@ -7,7 +7,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from kit.cli import main, serve
+from kit.cli.commands import main, serve
 from tests.conftest import ROOT
 
 FOLDER = ROOT / "deploy" / "kubernetes"

@@ -16,7 +16,7 @@ from kit.errors import ModelError
 from kit.export.onnx import ExportConfig, export_onnx
 from kit.export.validation import HARD_CASES
 from kit.manifest import sha256_file
-from kit.runtime.onnx_session import OnnxClassifier
+from kit.runtime.classifiers import load_classifier
 
 TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", *HARD_CASES]
 
@@ -70,8 +70,8 @@ def test_optimum_runtime_loads_the_export(exported, tiny_model_dir):
 def test_no_torch_path_matches_pytorch(exported, tiny_model_dir):
     script = (
         "import json, sys\n"
-        "from kit.runtime.onnx_session import OnnxClassifier\n"
-        f"clf = OnnxClassifier({str(exported.path)!r})\n"
+        "from kit.runtime.classifiers import load_classifier\n"
+        f"clf = load_classifier({str(exported.path)!r})\n"
         f"logits = clf.predict_logits({TEXTS!r}, batch_size=3)\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import on the serving path'\n"
         "print(json.dumps(logits.tolist()))\n"
@@ -92,10 +92,10 @@ def test_flipped_byte_is_detected_at_load(exported, tmp_path):
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(ModelError, match="sha256 does not match"):
-        OnnxClassifier(copy)
+        load_classifier(copy)
     (copy / "model_int8.onnx").write_bytes(b"")  # truncated
     with pytest.raises(ModelError, match="corrupt or truncated"):
-        OnnxClassifier(copy, variant="int8")
+        load_classifier(copy, variant="int8")
 
 
 def test_interrupted_export_leaves_nothing(tiny_model_dir, tmp_path, monkeypatch):

@@ -183,7 +183,7 @@ def test_bench_compare_on_a_foreign_file_names_it(tmp_path, content, message):
 
 def test_bench_compare_of_runs_with_no_cell_in_common_says_so(tmp_path):
     def results(scenario: str, backend: str) -> Path:
-        cell = {"scenario": scenario, "backend": backend, "precision": "fp32", "strategy": "sorted", "max_length": 8}
+        cell = {"scenario": scenario, "backend": backend, "precision": "fp32", "strategy": "bucketed", "max_length": 8}
         path = tmp_path / f"{scenario}.json"
         record = {"config": {}, "environment": {}, "accuracy_meaningful": False}
         path.write_text(json.dumps(record | {"cells": [cell | {"batch_size": 1, "samples_per_s": 10.0}]}))

@@ -118,6 +118,7 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "kit.cli", "finetune", *args]
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_end(tiny_model_dir, learn_dir, tmp_path):
     out = tmp_path / "run"
     args = run_args(
@@ -151,6 +152,7 @@ def test_interrupted_run_resumes_to_the_same_end(tiny_model_dir, learn_dir, tmp_
     assert run["train"]["samples"] < 400 * 32  # only the remaining steps ran
 
 
+@pytest.mark.slow
 def test_ddp_with_two_cpu_processes(tiny_model_dir, learn_dir, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -46,6 +46,7 @@ def nsmckit(env, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env)
 
 
+@pytest.mark.slow
 def test_the_gpu_build_is_the_one_loaded(gpu_build):
     proc = subprocess.run(
         [sys.executable, "-c", "import onnxruntime as o; print(o.get_available_providers())"],
@@ -56,6 +57,7 @@ def test_the_gpu_build_is_the_one_loaded(gpu_build):
     assert "CUDAExecutionProvider" in proc.stdout  # listed, though it cannot load here
 
 
+@pytest.mark.slow
 def test_predict_says_where_it_runs(gpu_build, tiny_export, tmp_path):
     refused = nsmckit(gpu_build, "predict", str(tiny_export.path), "좋다", "--provider", "cuda")
     assert refused.returncode == 1 and refused.stderr.strip().splitlines()[-1].startswith(f"Error: {CUDA_REFUSED}")
@@ -67,6 +69,7 @@ def test_predict_says_where_it_runs(gpu_build, tiny_export, tmp_path):
     assert "onnxruntime cpu" in auto.stderr and len(out.read_text().splitlines()) == 2
 
 
+@pytest.mark.slow
 def test_an_o4_export_is_never_validated_on_a_cpu_posing_as_cuda(gpu_build, tiny_model_dir, tmp_path):
     out = tmp_path / "o4"
     args = ["export", "--onnx", str(tiny_model_dir), "--optimize", "O4", "--output", str(out), "--max-length", "64"]
@@ -75,10 +78,11 @@ def test_an_o4_export_is_never_validated_on_a_cpu_posing_as_cuda(gpu_build, tiny
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_bench_skips_ort_cuda_with_the_reason(gpu_build, tiny_export, nsmc_dir, tmp_path):
     out = tmp_path / "bench"
     args = ["bench", "--export", str(tiny_export.path), "--data-dir", str(nsmc_dir), "--output", str(out)]
-    flags = "--backends ort-cuda:fp32,ort-cpu:fp32 --strategies sorted --batch-sizes 8 --max-length 64 --limit 40"
+    flags = "--backends ort-cuda:fp32,ort-cpu:fp32 --strategies bucketed --batch-sizes 8 --max-length 64 --limit 40"
     proc = nsmckit(gpu_build, *args, *flags.split())
     assert proc.returncode == 0, proc.stderr
     cells = {c["backend"]: c for c in json.loads((out / "results.json").read_text())["cells"]}
@@ -86,6 +90,7 @@ def test_bench_skips_ort_cuda_with_the_reason(gpu_build, tiny_export, nsmc_dir, 
     assert cells["ort-cpu"]["status"] == "ok" and cells["ort-cpu"]["runs_on"] == "cpu"
 
 
+@pytest.mark.slow
 def test_serve_reports_the_cpu_or_refuses_to_start(gpu_build, tiny_export):
     import httpx
 
@@ -102,12 +107,12 @@ def test_serve_reports_the_cpu_or_refuses_to_start(gpu_build, tiny_export):
 def test_io_binding_runs_on_the_cpu_and_matches(tiny_export):
     """ort-cuda's call path (IO binding), with the binding device as a parameter: here the CPU."""
     from kit.batching import pad_batch
-    from kit.runtime.onnx_session import OnnxClassifier
+    from kit.runtime.classifiers import load_classifier
     from kit.runtime.ort_backend import bound_run
 
-    classifier = OnnxClassifier(tiny_export.path)
+    classifier = load_classifier(tiny_export.path, provider="cpu")
     seqs = classifier.encode(["정말 재미있어요 최고", "시간 아깝다", ""])
     batch = pad_batch(seqs, max(len(s) for s in seqs), classifier.pad_id)
-    logits, ms = bound_run(classifier.session, batch, "cpu")
+    logits, ms = bound_run(classifier.backend.session, batch, "cpu")
     np.testing.assert_allclose(logits, classifier.run(batch), atol=1e-6)
     assert logits.dtype == np.float32 and ms > 0

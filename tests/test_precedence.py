@@ -10,7 +10,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from kit.cli import main
-from kit.runtime.onnx_session import OnnxClassifier
+from kit.runtime.classifiers import load_classifier
 from tests.helpers import run_args
 
 TEXTS = ["정말 재미있어요 최고", "시간 아깝다 최악", "배우 연기 좋았다", ""]
@@ -21,9 +21,7 @@ def invoke(args: list[str], **env: str):
 
 
 def torch_logits(model_dir, texts):
-    from kit.runtime.torch_backend import TorchClassifier
-
-    return TorchClassifier(model_dir).predict_logits(texts)
+    return load_classifier(model_dir).predict_logits(texts)
 
 
 def test_no_weights_from_the_environment_keeps_a_folders_trained_weights(tiny_model_dir, tmp_path):
@@ -33,7 +31,7 @@ def test_no_weights_from_the_environment_keeps_a_folders_trained_weights(tiny_mo
     assert result.exit_code == 0, result.output
     assert "NSMC_NO_WEIGHTS ignored" in result.output and "model.safetensors" in result.output
     assert json.loads((out / "export.json").read_text())["source"]["no_weights"] is False
-    exported = OnnxClassifier(out).predict_logits(TEXTS)
+    exported = load_classifier(out).predict_logits(TEXTS)
     np.testing.assert_allclose(exported, torch_logits(tiny_model_dir, TEXTS), atol=1e-4)
 
 
@@ -53,7 +51,7 @@ def test_no_weights_from_the_environment_applies_where_there_are_none(config_onl
 
 
 def _bench(tiny_export, nsmc_dir, out, extra: str = "", **env):
-    flags = "--backends torch:fp32,ort-cpu:fp32 --strategies sorted --batch-sizes 8 --max-length 64 --limit 40"
+    flags = "--backends torch:fp32,ort-cpu:fp32 --strategies bucketed --batch-sizes 8 --max-length 64 --limit 40"
     args = ["bench", "--export", str(tiny_export.path), *run_args(tiny_export.path, nsmc_dir, out, flags)[2:]]
     result = invoke([*args, *extra.split()], **env)
     assert result.exit_code == 0, result.output

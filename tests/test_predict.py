@@ -16,14 +16,14 @@ import pytest
 from click.testing import CliRunner
 
 from kit.cli import main
-from kit.runtime.onnx_session import OnnxClassifier
+from kit.runtime.classifiers import load_classifier
 from tests.synthetic import corpus
 
 TEXTS = corpus(45, seed=7) + ["", "😂 최고", "CG는 awesome 했음"]
 
 
 def expected_labels(export: Path, texts: list[str]) -> list[int]:
-    return OnnxClassifier(export).predict_logits(texts, batch_size=8, strategy="dynamic").argmax(-1).tolist()
+    return load_classifier(export).predict_logits(texts, batch_size=8, strategy="dynamic").argmax(-1).tolist()
 
 
 def run_predict(*args: str, input: str | None = None):
@@ -91,7 +91,7 @@ def test_stdin_and_stdout(tiny_export):
 def test_texts_as_arguments_print_a_table(tiny_export):
     result = run_predict(str(tiny_export.path), "정말 재밌어요", "최악의 영화")
     assert result.exit_code == 0, result.output
-    labels = OnnxClassifier(tiny_export.path).labels
+    labels = load_classifier(tiny_export.path).labels
     names = [labels[i] for i in expected_labels(tiny_export.path, ["정말 재밌어요", "최악의 영화"])]
     lines = [line for line in result.output.splitlines() if "재밌어요" in line or "최악의" in line]
     assert [name in line for name, line in zip(names, lines)] == [True, True]
@@ -102,8 +102,8 @@ def test_torch_model_folder_gets_the_inputs_training_gets(tiny_model_dir, tmp_pa
     to the model's limit), the same model, so the same probabilities."""
     from kit.batching import predict_in_batches
     from kit.data.encoding import encode
-    from kit.runtime.backend import BackendSpec
-    from kit.runtime.hf import load_model, load_tokenizer
+    from kit.runtime.backend import BackendOptions, BackendSpec
+    from kit.runtime.hf import load_tokenizer
     from kit.runtime.text_classifier import softmax
     from kit.runtime.torch_backend import TorchBackend
 
@@ -113,7 +113,7 @@ def test_torch_model_folder_gets_the_inputs_training_gets(tiny_model_dir, tmp_pa
     assert result.exit_code == 0, result.output
     rows = read_output(out)
     encoded = encode(load_tokenizer(str(tiny_model_dir)), TEXTS, 128)
-    torch_fp32 = TorchBackend(BackendSpec("torch"), load_model(str(tiny_model_dir)), device="cpu").predict
+    torch_fp32 = TorchBackend(BackendSpec("torch"), tiny_model_dir, BackendOptions(provider="cpu")).predict
     reference = softmax(predict_in_batches(torch_fp32, [encoded[i] for i in range(len(TEXTS))], "fixed", 16, 128))
     np.testing.assert_allclose([[r["prob_negative"], r["prob_positive"]] for r in rows], reference, atol=1e-5)
 
@@ -289,10 +289,12 @@ def test_a_huge_text_costs_what_the_model_can_use(tiny_export, tmp_path):
     source = tmp_path / "huge.txt"
     source.write_text(head * (20_000_000 // len(head)) + "\n짧은 리뷰\n", encoding="utf-8")
     out = tmp_path / "scored.jsonl"
-    # the child reports its own peak memory as it exits (KiB)
+    # The child reports its own peak memory as it exits (KiB): VmHWM, its address space's own high-water
+    # mark. (ru_maxrss would start at this test process's size: it survives fork and exec.)
     code = (
-        "import atexit, resource, sys; "
-        "atexit.register(lambda: print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)); "
+        "import atexit, re, sys; "
+        "atexit.register(lambda: print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1], "
+        "file=sys.stderr)); "
         "from kit.cli import main; main()"
     )
     args = [sys.executable, "-c", code, "predict", str(tiny_export.path), "--input", str(source), "--output", str(out)]
@@ -308,7 +310,7 @@ def test_cutting_by_characters_keeps_the_ids_of_long_text(tiny_export):
     from kit.runtime.text_classifier import encode_ids
     from kit.truncation import char_limit
 
-    classifier = OnnxClassifier(tiny_export.path)
+    classifier = load_classifier(tiny_export.path)
     text = " ".join(corpus(400, seed=3))
     assert len(text) > char_limit(classifier.max_length)
     whole = classifier.tokenizer.encode(text).ids  # tokenized in full, then truncated

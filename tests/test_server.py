@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 import pytest
 
-from kit.runtime.onnx_session import OnnxClassifier
+from kit.runtime.classifiers import load_classifier
 from tests.helpers import wait_until
 from tests.serving import BAD_REQUESTS, LIMIT_FLAGS, free_port, start_server
 
@@ -43,7 +43,7 @@ def server(tiny_export):
 
 @pytest.fixture(scope="module")
 def offline(tiny_export):
-    return OnnxClassifier(tiny_export.path)
+    return load_classifier(tiny_export.path)
 
 
 def test_http_predictions_equal_offline_single_batched_and_concurrent(server, offline, tiny_model_dir):
@@ -76,7 +76,7 @@ def test_info_and_metrics(server):
     assert info["max_length"] == 64 and "truncated" in info["truncation"]
     assert info["provider"] == "cpu" and info["variant"] == "fp32"
     assert info["batching"]["max_wait_ms"] == 10 and info["manifest"]["variants"]
-    assert info["onnxruntime"] == {"threads": None, "spinning": False}
+    assert info["runtime"] == {"threads": None, "spinning": False}
 
     def count(text: str, name: str) -> float:
         for line in text.splitlines():
@@ -193,7 +193,7 @@ def test_cpu_throughput_flags_serve_the_same_predictions(tiny_export, offline):
     try:
         info = httpx.get(f"{url}/info").json()
         assert info["batching"]["parallel_calls"] == 2
-        assert info["onnxruntime"] == {"threads": 1, "spinning": True}
+        assert info["runtime"] == {"threads": 1, "spinning": True}
         expected = offline.predict_proba(TEXTS)
         assert np.allclose(concurrent_probabilities(url, 40), [expected[i % 5] for i in range(40)], atol=1e-5)
     finally:
@@ -237,17 +237,17 @@ def test_health_is_503_until_the_model_is_warm(tiny_export, monkeypatch):
     """In-process server whose model load waits on an event, so the loading window can be observed."""
     import uvicorn
 
-    import kit.runtime.onnx_session
+    import kit.runtime.ort_backend
     from kit.serve.app import ServeConfig, create_app
 
     release = threading.Event()
-    real_init = kit.runtime.onnx_session.OnnxClassifier.__init__
+    real_init = kit.runtime.ort_backend.OrtBackend.__init__
 
     def gated_init(self, *args, **kwargs):
         release.wait(30)
         real_init(self, *args, **kwargs)
 
-    monkeypatch.setattr(kit.runtime.onnx_session.OnnxClassifier, "__init__", gated_init)
+    monkeypatch.setattr(kit.runtime.ort_backend.OrtBackend, "__init__", gated_init)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(ServeConfig(str(tiny_export.path))), host="127.0.0.1", port=port, log_level="warning")
@@ -282,11 +282,11 @@ def test_serving_path_imports_no_torch(tiny_export):
         "sys.modules.update(torch=None, transformers=None, optimum=None)  # importing them now fails\n"
         "from click.testing import CliRunner\n"
         "from kit.cli import main\n"
-        "from kit.runtime.onnx_session import OnnxClassifier\n"
+        "from kit.runtime.classifiers import load_classifier\n"
         "from kit.serve.app import create_app, ServeConfig\n"
         "assert CliRunner().invoke(main, ['serve', '--help']).exit_code == 0\n"
         f"create_app(ServeConfig({str(tiny_export.path)!r}))\n"
-        f"assert OnnxClassifier({str(tiny_export.path)!r}).predict_proba(['좋다']).shape == (1, 2)\n"
+        f"assert load_classifier({str(tiny_export.path)!r}).predict_proba(['좋다']).shape == (1, 2)\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ)
     assert proc.returncode == 0, proc.stderr

@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 
-from kit.runtime.onnx_session import OnnxClassifier
+from kit.runtime.classifiers import load_classifier
 from tests.serving import start_server
 
 
@@ -157,7 +157,7 @@ def test_a_request_that_fails_in_the_model_fails_alone(tiny_export, overlong_exp
         bad, *good = asyncio.run(together())
         assert bad.status_code == 500 and "the model failed" in bad.json()["error"]
         assert [g.status_code for g in good] == [200, 200, 200]
-        expected = OnnxClassifier(tiny_export.path).predict_proba(short)
+        expected = load_classifier(tiny_export.path).predict_proba(short)
         assert np.allclose([g.json()["probabilities"] for g in good], expected, atol=1e-5)
         assert metric(url, "/predict", "500") == 1 and metric(url, "/predict", "200") == 3
     finally:

@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
+from kit.bench.loadtest import LoadtestConfig, run_loadtest, schedule
 from kit.cli import main
-from kit.serve.loadtest import LoadtestConfig, run_loadtest, schedule
 from tests.helpers import wait_until
 from tests.serving import start_server
 
@@ -31,7 +32,7 @@ def tune(*args: str):
 
 def test_offline_chooses_the_best_row_of_its_bench_grid(tiny_export, nsmc_dir, tmp_path):
     out = tmp_path / "tune"
-    grid = "--batch-sizes 1,8,32 --strategies sorted,dynamic --limit 120 --budget-s 120"
+    grid = "--batch-sizes 1,8,32 --strategies bucketed,dynamic --limit 120 --budget-s 120"
     result = tune(
         str(tiny_export.path), "--p99-ms", "100000", "--data-dir", str(nsmc_dir), "--output", str(out), *grid.split()
     )
@@ -65,6 +66,7 @@ def test_an_impossible_budget_names_the_closest_and_exits_1(tiny_export, nsmc_di
     assert not (out / "serve.env").exists()  # a stale choice must not sit beside a tune.json that found none
 
 
+@pytest.mark.slow
 def test_serve_tuning_writes_the_settings_a_server_then_runs(tiny_export, tmp_path):
     out = tmp_path / "tune"
     texts = tmp_path / "texts.txt"
@@ -149,6 +151,7 @@ def test_rate_options(tiny_export):
     assert bad.exit_code == 1 and "needs 0 < LOW <= HIGH" in bad.output
 
 
+@pytest.mark.slow
 def test_sigterm_to_serve_tuning_leaves_no_server_and_no_files(tiny_export, tmp_path):
     """tune --mode serve runs servers of its own: a SIGTERM to it stops the one running and removes its folder."""
     scratch = tmp_path / "tmp"

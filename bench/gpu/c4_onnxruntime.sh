@@ -14,8 +14,8 @@ step export 60 "${KIT[@]}" export --onnx "$MODEL" "${ARCH[@]}" --optimize "$OPT"
     "${VALIDATION[@]}" --output "$EXPORT" --force
 cp "$EXPORT/export.json" "$RESULTS/" 2>/dev/null
 step inference 35 "${KIT[@]}" bench --export "$EXPORT" --backends "$ORT:$OPT,torch:bf16,$ORT:fp32" \
-    --strategies sorted,fixed --fixed-lengths 128 --max-length 128 --batch-sizes 128 --limit "$ROWS" \
+    --strategies bucketed,fixed --fixed-lengths 128 --max-length 128 --batch-sizes 128 --limit "$ROWS" \
     --output "$RESULTS/inference"
-step latency 20 "${KIT[@]}" bench --export "$EXPORT" --backends "$ORT:$OPT,$ORT:fp32" --strategies sorted \
+step latency 20 "${KIT[@]}" bench --export "$EXPORT" --backends "$ORT:$OPT,$ORT:fp32" --strategies bucketed \
     --max-length 128 --batch-sizes 1 --limit "$LATENCY_ROWS" --output "$RESULTS/latency"
 exit "$failed"

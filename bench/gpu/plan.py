@@ -61,7 +61,7 @@ CALLS = (
         (f"{BUNDLE}/a.tar.xz", _part(0), SUMS),
         A_MAX_MIB + B_PART_MIB[0],
         "device and driver; PyTorch on the GPU, no export needed: training samples/s (bf16, bucketed vs "
-        "fixed-128, batch 128), inference fp32 and bf16 (sorted vs fixed-128, batch 128, 10,000 test rows), "
+        "fixed-128, batch 128), inference fp32 and bf16 (bucketed vs fixed-128, batch 128, 10,000 test rows), "
         "batch-1 latency (500 rows)",
     ),
     Call(
@@ -76,7 +76,7 @@ CALLS = (
         "c3_torch.sh",
         (_part(2), SUMS),
         B_PART_MIB[2],
-        "inference bf16: sorted, dynamic and fixed-512 (the notebook's padding) at batch 512 and 32",
+        "inference bf16: bucketed, dynamic and fixed-512 (the notebook's padding) at batch 512 and 32",
     ),
     Call(
         "c4",
@@ -84,7 +84,7 @@ CALLS = (
         (_part(3), SUMS),
         B_PART_MIB[3],
         "install B (the image's CPU onnxruntime removed), CUDA probe, export O4 validated on CUDA, ONNX Runtime "
-        "CUDA O4 and fp32 (IO binding) vs PyTorch bf16, sorted vs fixed-128, batch 128; batch-1 latency, O4 first",
+        "CUDA O4 and fp32 (IO binding) vs PyTorch bf16, bucketed vs fixed-128, batch 128; batch-1 latency, O4 first",
     ),
     Call(
         "c5",

@@ -57,14 +57,16 @@ def main() -> int:
 
     report["torch_imported_by_server"] = "torch" in sys.modules
     if args.export:
-        from kit.runtime.onnx_session import OnnxClassifier
+        from kit.runtime.backend import BackendOptions
+        from kit.runtime.classifiers import load_backend
+        from kit.runtime.text_classifier import TextClassifier
 
-        classifier = OnnxClassifier(args.export, args.variant, args.provider, allow_invalid=True)
-        probs = classifier.predict_proba(["정말 재밌어요", "시간 아깝다"])
+        backend = load_backend(args.export, args.variant, BackendOptions(provider=args.provider, allow_invalid=True))
+        probs = TextClassifier(backend).predict_proba(["정말 재밌어요", "시간 아깝다"])
         report["export"] = {
-            "variant": classifier.variant["name"],
-            "valid": classifier.variant["valid"],
-            "runs_on": classifier.provider,
+            "variant": backend.variant["name"],
+            "valid": backend.variant["valid"],
+            "runs_on": backend.runs_on,
             "probabilities": probs.tolist(),
         }
     print(json.dumps(report, indent=2))

@@ -71,7 +71,7 @@ def training(root: Path) -> tuple[str, float | None]:
         ]
         for c in found
     ]
-    bucketed = [c.samples_per_s for c in found if c.strategy in ("bucketed", "sorted") and c.precision == "bf16"]
+    bucketed = [c.samples_per_s for c in found if c.strategy == "bucketed" and c.precision == "bf16"]
     return table(["training", "batch", "samples/s", "padding eff."], rows), max(bucketed, default=None)
 
 
@@ -79,7 +79,7 @@ def inference(root: Path) -> tuple[str, float | None]:
     grid = cells(root, "c1/inference", "c3/inference-bf16", "c4/inference")
     if not grid:
         return "no inference results (calls c1, c3, c4)", None
-    strategies = ("fixed-128", "fixed-512", "dynamic", "sorted")
+    strategies = ("fixed-128", "fixed-512", "dynamic", "bucketed")
     rows = []
     for backend in dict.fromkeys(f"{c.backend}:{c.precision}" for c in grid):
         mine = [c for c in grid if f"{c.backend}:{c.precision}" == backend]
@@ -88,7 +88,7 @@ def inference(root: Path) -> tuple[str, float | None]:
             for s in strategies
         }
         speed = {s: c.samples_per_s if c else None for s, c in best.items()}
-        ratio = speed["sorted"] / speed["fixed-128"] if speed["sorted"] and speed["fixed-128"] else None
+        ratio = speed["bucketed"] / speed["fixed-128"] if speed["bucketed"] and speed["fixed-128"] else None
         rows.append(
             [
                 backend,
@@ -99,7 +99,7 @@ def inference(root: Path) -> tuple[str, float | None]:
             ]
         )
     top = max(grid, key=lambda c: c.samples_per_s)
-    text = table(["backend", *strategies, "sorted / fixed-128", "ran on", "TF32"], rows)
+    text = table(["backend", *strategies, "bucketed / fixed-128", "ran on", "TF32"], rows)
     return (
         f"{text}\n\nBest cell: {top.label}, {top.samples_per_s:,.0f} samples/s (tokenization included).",
         top.samples_per_s,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from kit.atomic import write_atomic
 from kit.bench.results import BenchResult, Cell
 from kit.errors import KitError
 from kit.export.validation import format_points
@@ -198,22 +199,15 @@ def plot(result: BenchResult, folder: Path) -> list[Path]:
     return paths
 
 
-def _replace(path: Path, text: str) -> None:
-    """Write beside `path`, then rename: a run killed mid-write leaves the previous complete file."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-
-
 def write_records(result: BenchResult, folder: Path) -> list[Path]:
     """results.json and results.csv: cheap enough to rewrite after every cell."""
     folder.mkdir(parents=True, exist_ok=True)
-    _replace(folder / "results.json", json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    write_atomic(folder / "results.json", json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
     rows = io.StringIO()
     writer = csv.DictWriter(rows, fieldnames=CSV_FIELDS)
     writer.writeheader()
     writer.writerows(_flat(c) for c in result.cells)
-    _replace(folder / "results.csv", rows.getvalue())
+    write_atomic(folder / "results.csv", rows.getvalue())
     return [folder / "results.json", folder / "results.csv"]
 
 

@@ -1,10 +1,12 @@
 """What a benchmark measured: one `Cell` per backend x strategy x batch size (or load-test level),
 and the `BenchResult` that holds them with the environment. Written by `kit.bench.runner` and
-`kit.serve.loadtest`, rendered by `kit.bench.report`."""
+`kit.bench.loadtest`, rendered by `kit.bench.report`."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+
+OLD_STRATEGY_NAMES = {"sorted": "bucketed"}  # results written before the benchmark used the batching names
 
 
 @dataclass
@@ -65,4 +67,5 @@ class BenchResult:
 
     @classmethod
     def from_dict(cls, data: dict) -> BenchResult:
-        return cls(data["config"], data["environment"], data["accuracy_meaningful"], [Cell(**c) for c in data["cells"]])
+        cells = [Cell(**c | {"strategy": OLD_STRATEGY_NAMES.get(c["strategy"], c["strategy"])}) for c in data["cells"]]
+        return cls(data["config"], data["environment"], data["accuracy_meaningful"], cells)

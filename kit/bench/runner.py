@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.batching import pad_batch, plan_batches, restore_order
+from kit.batching import STRATEGIES, pad_batch, plan_batches, restore_order
 from kit.bench.results import BenchResult, Cell
 from kit.bench.stats import summarize
 from kit.data.nsmc import DataConfig, NsmcSplits, Split, load_nsmc
@@ -31,38 +31,37 @@ from kit.export.validation import paired_accuracy
 from kit.manifest import read_manifest, source_model
 from kit.metrics import classification_metrics
 from kit.progress import progress_bar
-from kit.runtime.backend import BackendSpec
-from kit.runtime.ort_providers import ProviderUnavailable
+from kit.runtime.backend import BackendOptions, BackendSpec, BackendUnavailable
+from kit.runtime.hf import model_setting, no_weights_setting, overrides_setting
 from kit.runtime.registry import BACKENDS, parse_backend
+from kit.runtime.text_classifier import load_tokenizer_json
 from kit.settings import check_settings, setting
 
-STRATEGY_NAMES = {"fixed": "fixed", "dynamic": "dynamic", "sorted": "bucketed"}  # bench name -> batching strategy
 SCENARIOS = ("inference", "train")  # `nsmckit loadtest` writes scenario "loadtest" cells
 
 
 @dataclass
 class BenchConfig:
-    model: str | None = setting(
-        None,
-        "Torch source: finetune folder, local folder or hub id.  [default: the export's source]",
-        envvar="NSMC_MODEL",
+    model: str | None = model_setting(
+        None, "Torch source: finetune folder, local folder or hub id.  [default: the export's source]"
     )
     export: str | None = setting(None, "Export folder for the ort-* backends.  [default: export --model on the fly]")
-    no_weights: bool = False  # architecture only: speed is meaningful, accuracy is not
-    config_overrides: str | None = None
+    no_weights: bool = no_weights_setting()
+    config_overrides: str | None = overrides_setting()
     scenario: str = setting(
         "inference", "inference: evaluate the test split; train: fixed optimizer steps per strategy.", choices=SCENARIOS
     )
     backends: tuple[str, ...] = setting(
         ("torch:fp32", "ort-cpu:fp32"),
         "Comma-separated BACKEND:PRECISION. torch:fp32|bf16|fp16, ort-cpu:fp32|O1-O3|int8[-scheme], "
-        "ort-cuda:fp32|O1-O4. Unavailable ones are reported as skipped.",
+        "ort-cuda:fp32|O1-O4, openvino:fp32|ov-bf16|ov-int8 (an export's variants). Unavailable ones are "
+        "reported as skipped.",
     )
     strategies: tuple[str, ...] = setting(
-        ("fixed", "dynamic", "sorted"),
+        STRATEGIES,
         "fixed: pad to each --fixed-lengths; dynamic: dataset order, pad to batch max; "
-        "sorted: length-sorted batches (results restored to the original order).",
-        choices=tuple(STRATEGY_NAMES),
+        "bucketed: length-sorted batches (results restored to the original order).",
+        choices=STRATEGIES,
     )
     fixed_lengths: tuple[int, ...] = setting((128, 512), "Pad lengths for the fixed strategy.", min=2)
     max_length: int = setting(128, "Truncation for dynamic/sorted (and for fixed shorter than it).", min=2)
@@ -90,14 +89,23 @@ def _bench_data(config: BenchConfig) -> NsmcSplits:
     return load_nsmc(dataclasses.replace(config.data, val_ratio=0.0, limit=config.limit))
 
 
-def _tokenize(tokenizer_json: Path, texts: list[str], max_length: int) -> tuple[list[np.ndarray], float]:
-    """Token ids with the fast tokenizer the server uses, and how long that took (seconds)."""
-    from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
+class Tokenized:
+    """Token ids per truncation length, each encoded the way serving encodes (the closing [SEP] kept), and
+    how long each took: a fixed-512 cell and a 128-token cell see different ids for a long review."""
 
-    tokenizer = load_tokenizer_json(tokenizer_json, max_length)
-    start = time.perf_counter()
-    seqs = encode_ids(tokenizer, texts)
-    return seqs, time.perf_counter() - start
+    def __init__(self, tokenizer, texts: list[str], progress):
+        self.tokenizer, self.texts, self.progress = tokenizer, texts, progress
+        self._ids: dict[int, tuple[list[np.ndarray], float]] = {}
+
+    def at(self, length: int) -> tuple[list[np.ndarray], float]:
+        from kit.runtime.text_classifier import encode_ids
+
+        if length not in self._ids:
+            start = time.perf_counter()
+            seqs = encode_ids(self.tokenizer, self.texts, length)
+            self._ids[length] = seqs, time.perf_counter() - start
+            self.progress(f"{len(seqs):,} evaluation rows tokenized at {length} in {self._ids[length][1]:.2f}s")
+        return self._ids[length]
 
 
 def measure(
@@ -111,13 +119,14 @@ def measure(
     repeats: int,
     pad_id: int,
 ) -> dict:
-    """Warm-up, then timed passes; returns the measured fields of a Cell (without tokenization)."""
-    lengths = np.fromiter((min(len(s), length) for s in seqs), dtype=np.int64, count=len(seqs))
-    plan = plan_batches(lengths, batch_size, STRATEGY_NAMES[strategy], length)
+    """Warm-up, then timed passes over `seqs` (already truncated at `length`); returns the measured fields
+    of a Cell (without tokenization)."""
+    lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
+    plan = plan_batches(lengths, batch_size, strategy, length)
     batches = list(zip(plan.batches, plan.padded_lengths))
 
     def padded(rows: np.ndarray, pad_to: int) -> dict[str, np.ndarray]:
-        return pad_batch([seqs[i][:length] for i in rows], int(pad_to), pad_id)
+        return pad_batch([seqs[i] for i in rows], int(pad_to), pad_id)
 
     for rows, pad_to in batches[:warmup]:
         backend.timed(padded(rows, pad_to))
@@ -147,14 +156,15 @@ def measure(
 
 
 def _ensure_export(config: BenchConfig, specs: list[BackendSpec], workdir: Path) -> Path | None:
-    """The export given (its tokenizer and source serve torch too), else one made on the fly when ort-* needs it."""
+    """The export given (its tokenizer and source serve torch too), else one made on the fly when an export
+    backend (ort-*, openvino) needs it."""
     if config.export:
         return Path(config.export)
-    if not any(s.name.startswith("ort") for s in specs):
+    if all(s.name == "torch" for s in specs):
         return None
     from kit.export.onnx import ExportConfig, export_onnx
 
-    variants = {s.precision for s in specs if s.name.startswith("ort")} - {"fp32"}
+    variants = {s.precision for s in specs if s.name != "torch"} - {"fp32"}
     result = export_onnx(
         ExportConfig(
             model=config.model,
@@ -164,6 +174,7 @@ def _ensure_export(config: BenchConfig, specs: list[BackendSpec], workdir: Path)
             max_length=max(config.max_length, *config.fixed_lengths),
             optimize=tuple(sorted(v for v in variants if v.startswith("O"))),
             quantize=tuple(sorted(v for v in variants if v.startswith("int8"))),
+            openvino=any(v.startswith("ov-") for v in variants),
             data_dir=config.data.data_dir,
             seed=config.seed,
         ),
@@ -172,24 +183,18 @@ def _ensure_export(config: BenchConfig, specs: list[BackendSpec], workdir: Path)
     return result.path
 
 
-def _torch_model(config: BenchConfig, export_dir: Path | None, manifest: dict | None):
-    """The torch model: --model, else the export's source (same seed, so random weights match)."""
-    from transformers import set_seed
-
-    from kit.runtime.hf import load_model
-
-    model, no_weights, overrides = config.model, config.no_weights, config.config_overrides
-    if model is None and manifest is not None:
-        source = manifest["source"]
-        model, no_weights, overrides = (
-            source_model(export_dir, manifest),
-            source["no_weights"],
-            source["config_overrides"],
-        )
-    if model is None:
-        raise KitError("give --model (a model folder or hub id) or --export (an export folder)")
-    set_seed(config.seed)
-    return load_model(model, no_weights, overrides)
+def torch_source(config: BenchConfig, export_dir: Path | None, manifest: dict | None) -> tuple[str, BackendOptions]:
+    """The torch backend's model and options: --model, else the export's source (same seed and
+    architecture, so random weights match the export's)."""
+    options = BackendOptions(
+        no_weights=config.no_weights, config_overrides=config.config_overrides, seed=config.seed, compile=config.compile
+    )
+    if config.model is not None or manifest is None:
+        return config.model, options
+    source = manifest["source"]
+    return source_model(export_dir, manifest), dataclasses.replace(
+        options, no_weights=source["no_weights"], config_overrides=source["config_overrides"]
+    )
 
 
 def check_lengths(config: BenchConfig) -> None:
@@ -211,9 +216,12 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
     still leaves what it measured (the CLI writes results.json/csv there)."""
     check_settings(config)
     specs = [parse_backend(b) for b in config.backends]
-    check_lengths(config)
     if config.scenario == "train":
+        check_lengths(config)
         return run_train_bench(config, progress, on_cell)
+    if config.model is None and config.export is None:
+        raise KitError("give --model (a model folder or hub id) or --export (an export folder)")
+    check_lengths(config)
     rows = Split([], list(config.texts), None) if config.texts else _bench_data(config).test
     with tempfile.TemporaryDirectory() as tmp:
         reasons = {spec: BACKENDS[spec.name].unavailable_reason(spec) for spec in specs}
@@ -225,22 +233,21 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
         # Accuracy means nothing for an untrained architecture, given directly or through its export.
         random_weights = config.no_weights or bool(source and source["no_weights"])
         result = BenchResult(asdict(config), environment(), not random_weights, [])
-        truncate = max(config.max_length, *config.fixed_lengths)
-        seqs, tokenize_s = _tokenize(tokenizer_json, rows.texts, truncate)
-        progress(f"{len(rows):,} evaluation rows tokenized in {tokenize_s:.2f}s")
-        torch_model, reference = None, None
+        # One tokenizer for every backend (the export's, else the model's), so all of them see the same ids.
+        tokenized = Tokenized(load_tokenizer_json(tokenizer_json, config.max_length), rows.texts, progress)
+        export_options = BackendOptions(threads=config.threads, allow_invalid=True)
+        torch_model, torch_options = torch_source(config, export_dir, manifest)
+        reference = None
         # Agreement and accuracy deltas are against torch fp32 where it runs, else the first fp32 backend.
         fp32 = [s for s in specs if s.precision == "fp32" and reasons[s] is None]
         reference_spec = BackendSpec("torch") if BackendSpec("torch") in fp32 else next(iter(fp32), None)
         for spec in specs:
             reason = reasons[spec]
-            if reason is None and spec.name == "torch":
-                torch_model = torch_model or _torch_model(config, export_dir, manifest)
-                backend = BACKENDS["torch"](spec, _fresh_copy(torch_model), compile=config.compile)
-            elif reason is None:
+            if reason is None:
+                model, options = (torch_model, torch_options) if spec.name == "torch" else (export_dir, export_options)
                 try:
-                    backend = BACKENDS[spec.name](spec, export_dir, config.threads)
-                except ProviderUnavailable as e:  # a CUDA build that cannot start CUDA here: skipped, not faked
+                    backend = BACKENDS[spec.name](spec, model, options)
+                except BackendUnavailable as e:  # e.g. a CUDA build that cannot start CUDA here: skipped, not faked
                     reason = str(e)
             for strategy, length in _strategy_cells(config):
                 for batch_size in config.batch_sizes:
@@ -249,6 +256,7 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
                     if reason is not None:
                         cell.status, cell.reason = "skipped", reason
                         continue
+                    seqs, tokenize_s = tokenized.at(length)
                     m = measure(
                         backend,
                         seqs,
@@ -258,7 +266,7 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
                         batch_size,
                         config.warmup,
                         config.repeats,
-                        pad_id=0,
+                        pad_id=backend.pad_id,
                     )
                     if reference is None and spec == reference_spec:
                         reference = m["preds"]
@@ -281,12 +289,6 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
     return result
 
 
-def _fresh_copy(model):
-    import copy
-
-    return copy.deepcopy(model)  # each torch precision casts its own copy
-
-
 def _save_tokenizer(config: BenchConfig, folder: Path) -> Path:
     from kit.runtime.hf import load_tokenizer
 
@@ -305,7 +307,7 @@ def run_train_bench(config: BenchConfig, progress=print, on_cell=None) -> BenchR
     precisions = {parse_backend(b).precision for b in config.backends if b.startswith("torch")} or {"fp32"}
     bench = BenchResult(asdict(config), environment(), False, [])
     for precision in sorted(precisions):
-        for strategy in (STRATEGY_NAMES[name] for name in config.strategies):
+        for strategy in config.strategies:
             for batch_size in config.batch_sizes:
                 with tempfile.TemporaryDirectory() as tmp:
                     result = finetune(

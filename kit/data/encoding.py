@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from kit.atomic import atomic_path
 from kit.data.cache import cache_root
 from kit.progress import progress_bar
 from kit.truncation import cap_texts
@@ -74,9 +74,8 @@ def encode(tokenizer, texts: list[str], max_length: int, progress: bool = False)
     encoded = Encoded(ids, offsets)
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    # One temporary file per process: DDP ranks (or two runs) may write the same entry at once,
-    # and the last rename wins with identical content. Atomic: no half-written entry is ever read.
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, ids=encoded.ids, offsets=encoded.offsets)
-    tmp.replace(path)
+    # DDP ranks (or two runs) may write the same entry at once: each writes its own partial file and the
+    # last rename wins with identical content; no half-written entry is ever read.
+    with atomic_path(path) as partial:
+        np.savez(partial, ids=encoded.ids, offsets=encoded.offsets)
     return encoded

@@ -6,15 +6,49 @@ real text? Padding efficiency = real tokens / computed positions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from rich.table import Table
 
 from kit.batching import STRATEGIES, plan_batches
+from kit.data.encoding import encode
+from kit.data.nsmc import DataConfig, load_nsmc
+from kit.settings import setting
 from kit.tables import titled_table
 
 PERCENTILES = (50, 90, 95, 99)
+
+
+@dataclass
+class LengthsConfig:
+    """What `nsmckit data` measures: the release's train and test files, untruncated."""
+
+    data: DataConfig = field(default_factory=lambda: DataConfig(val_ratio=0.0))
+    batch_size: int = setting(32, "Batch size for the efficiency figures.", min=1)
+    max_lengths: tuple[int, ...] = setting(
+        (128, 512),
+        "Pad length(s) for the fixed strategy; the largest also truncates. Repeatable.",
+        flag="--max-length",
+        min=2,
+        multiple=True,
+    )
+    plot: str | None = setting(None, "Write a token-length histogram (PNG).")
+
+
+def length_report(tokenizer, config: LengthsConfig) -> tuple[str, list[LengthStats]]:
+    """(where the data came from, statistics per split); the histogram too, with `plot`. Lengths are
+    measured untruncated (the tokenizer's limit), so the statistics describe the data itself."""
+    splits = load_nsmc(config.data)
+    max_lengths = tuple(sorted(config.max_lengths))
+    lengths = {
+        name: encode(tokenizer, getattr(splits, name).texts, tokenizer.model_max_length, progress=True).lengths
+        for name in ("train", "test")
+    }
+    if config.plot:
+        plot_histogram(lengths, config.plot, max_lengths[0])
+    stats = [LengthStats.of(n, v, config.batch_size, max_lengths, config.data.seed) for n, v in lengths.items()]
+    return splits.describe(), stats
 
 
 @dataclass

@@ -19,6 +19,7 @@ import numpy as np
 
 from kit.data.cache import cache_root
 from kit.errors import DataError, first_line
+from kit.settings import setting
 
 FILES = {"train": "ratings_train.txt", "test": "ratings_test.txt"}
 HEADER = ["id", "document", "label"]
@@ -26,14 +27,32 @@ DEFAULT_URL = "https://raw.githubusercontent.com/e9t/nsmc/master"
 LABEL_NAMES = ("negative", "positive")
 
 
+def data_dir_setting(
+    help: str = "Folder with ratings_train.txt and ratings_test.txt. Unset: download the release (cached).",
+):
+    """Where NSMC lies, NSMC_DATA_DIR its environment default (every command that reads it)."""
+    return setting(None, help, envvar="NSMC_DATA_DIR")
+
+
+def texts_file_setting(help: str = "One text per line.  [default: NSMC test reviews]"):
+    return setting(None, help)
+
+
 @dataclass
 class DataConfig:
     """Where NSMC comes from and how much of it to use."""
 
-    data_dir: str | None = None  # folder with ratings_train.txt / ratings_test.txt; None: download
-    val_ratio: float = 0.2  # share of train held out for validation (the notebooks used 0.2)
-    limit: int | None = None  # cap every split at this many rows (a seeded sample)
-    seed: int = 42
+    data_dir: str | None = data_dir_setting()
+    val_ratio: float = setting(
+        0.2, "Share of the train file held out for validation (seeded).", min=0, max=1, max_open=True
+    )
+    limit: int | None = setting(
+        None,
+        "For quick runs: cap each split (train, validation, test) at this many rows, a seeded sample; "
+        "finetune --limit 500 trains on 500 reviews and evaluates on 500 + 500.",
+        min=1,
+    )
+    seed: int = setting(42, "Seed for splits, shuffling and init.")
     url: str = field(default_factory=lambda: os.environ.get("NSMC_URL", DEFAULT_URL))
 
 
@@ -129,8 +148,21 @@ def _paths(config: DataConfig, splits: tuple[str, ...]) -> dict[str, Path]:
 
 
 def load_test_texts(config: DataConfig) -> tuple[str, ...]:
-    """The test reviews alone (what load tests and tuning send): only ratings_test.txt is read or fetched."""
+    """The test reviews alone: only ratings_test.txt is read or fetched."""
     return tuple(read_nsmc_file(_paths(config, ("test",))["test"]).texts)
+
+
+def read_texts(path: str | Path) -> tuple[str, ...]:
+    """A file of one text per line (blank lines skipped)."""
+    lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines:
+        raise DataError(f"{path}: no texts")
+    return tuple(lines)
+
+
+def request_texts(texts_file: str | None, data_dir: str | None) -> tuple[str, ...]:
+    """What load tests and tuning send: the lines of `texts_file`, else the NSMC test reviews."""
+    return read_texts(texts_file) if texts_file else load_test_texts(DataConfig(data_dir=data_dir))
 
 
 def load_nsmc(config: DataConfig) -> NsmcSplits:

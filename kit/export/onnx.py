@@ -23,12 +23,23 @@ from pathlib import Path
 import numpy as np
 
 from kit.batching import STRATEGIES, predict_in_batches
-from kit.environment import cpu_flags, library_versions
+from kit.data.nsmc import data_dir_setting
+from kit.environment import cpu_features, cpu_flags, library_versions
 from kit.errors import KitError, ModelError, RunError
+from kit.export.openvino import build_openvino_variants, check_openvino
 from kit.export.validation import compare, labeled_reviews, logits_per_strategy, paired_accuracy, validation_texts
+from kit.export.variant import Variant
 from kit.manifest import MANIFEST, checksums
 from kit.progress import counting_rows, progress_bar
-from kit.runtime.hf import check_length, load_config, load_model, load_tokenizer, run_max_length
+from kit.runtime.hf import (
+    check_length,
+    load_config,
+    load_model,
+    load_tokenizer,
+    no_weights_setting,
+    overrides_setting,
+    run_max_length,
+)
 from kit.runtime.ort_providers import cuda_built
 from kit.settings import check_settings, setting
 
@@ -58,13 +69,16 @@ class ExportConfig:
         choices=QUANTIZATIONS,
         multiple=True,
     )
-    no_weights: bool = False  # architecture only, random weights (speed work)
-    config_overrides: str | None = None
+    no_weights: bool = no_weights_setting()
+    config_overrides: str | None = overrides_setting()
     max_length: int | None = setting(
         None, "Truncation length at inference.  [default: the fine-tuning run's, else the model's limit]", min=2
     )
     opset: int | None = setting(None, "ONNX opset.  [default: Optimum's choice]")
-    data_dir: str | None = None  # NSMC folder for validation texts
+    data_dir: str | None = data_dir_setting(
+        "NSMC folder: validate on its test reviews, calibrate on its train reviews (else the sample shipped "
+        "with the kit)."
+    )
     validate_rows: int = setting(
         256, "Reviews whose logits every variant must reproduce, per batching strategy.", min=1
     )
@@ -77,6 +91,12 @@ class ExportConfig:
     accuracy_tolerance: float = setting(
         0.005, "Largest accuracy drop an approximate variant may show on the labeled reviews (0.005 = 0.5 pt).", min=0
     )
+    openvino: bool = setting(
+        False,
+        "Also build OpenVINO variants: ov-bf16 (bf16 compute, for CPUs with AMX or AVX-512 BF16) and ov-int8 "
+        "(NNCF static int8 calibrated on NSMC training reviews); judged on labels like int8.",
+    )
+    calibration_rows: int = setting(300, "Training reviews that calibrate ov-int8's activation ranges.", min=1)
     batch_size: int = 16
     force: bool = setting(False, "Replace an existing export folder.")
     seed: int = 0
@@ -99,6 +119,8 @@ def default_output(model: str) -> Path:
 def check_request(config: ExportConfig, out: Path) -> None:
     """Everything that can be refused before any work is done."""
     check_settings(config)
+    if config.openvino:
+        check_openvino()
     if "O4" in config.optimize and not cuda_built():
         raise KitError(
             "O4 (fp16 mixed precision) needs a CUDA GPU with onnxruntime-gpu, and this machine has none; "
@@ -154,63 +176,58 @@ def int8_config(name: str):
     return isa, scheme, config
 
 
-def _build_variants(stage: Path, config: ExportConfig) -> list[dict]:
-    """Write model_<variant>.onnx files next to model.onnx; returns their descriptions."""
+def _build_variants(stage: Path, config: ExportConfig) -> list[Variant]:
+    """Write model_<variant>.onnx files next to model.onnx."""
     from optimum.onnxruntime import ORTOptimizer, ORTQuantizer
     from optimum.onnxruntime.configuration import AutoOptimizationConfig
 
-    variants = [{"name": "fp32", "file": "model.onnx", "precision": "fp32", "provider": "cpu", "exact": True}]
+    variants = [Variant("fp32", "model.onnx", "fp32", "cpu", exact=True)]
     work = stage / "_work"
     for level in config.optimize:
         optimizer = ORTOptimizer.from_pretrained(stage, file_names=["model.onnx"])
         opt_config = AutoOptimizationConfig.with_optimization_level(level, for_gpu=level == "O4")
         optimizer.optimize(opt_config, save_dir=work, file_suffix=level)
         shutil.move(work / f"model_{level}.onnx", stage / f"model_{level}.onnx")
+        gpu = level == "O4"
+        optimization = opt_config.__dict__ | {"optimization_level": opt_config.optimization_level}
         variants.append(
-            {
-                "name": level,
-                "file": f"model_{level}.onnx",
-                "precision": "fp16" if level == "O4" else "fp32",
-                "provider": "cuda" if level == "O4" else "cpu",
-                "exact": level in EXACT_LEVELS,
-                "optimization": opt_config.__dict__ | {"optimization_level": opt_config.optimization_level},
-            }
+            Variant(
+                level,
+                f"model_{level}.onnx",
+                "fp16" if gpu else "fp32",
+                "cuda" if gpu else "cpu",
+                exact=level in EXACT_LEVELS,
+                details={"optimization": optimization},
+            )
         )
     for q in config.quantize:
         isa, scheme, q_config = int8_config(q)
         ORTQuantizer.from_pretrained(stage, file_name="model.onnx").quantize(q_config, save_dir=work, file_suffix=q)
         shutil.move(work / f"model_{q}.onnx", stage / f"model_{q}.onnx")
+        quantization = {
+            "scheme": "dynamic",
+            "isa": isa,
+            "config": scheme,
+            "weights": "s8" if "s8" in scheme else "u8",
+            "per_channel": q_config.per_channel,
+            "reduce_range": q_config.reduce_range,
+        }
         variants.append(
-            {
-                "name": q,
-                "file": f"model_{q}.onnx",
-                "precision": "int8",
-                "provider": "cpu",
-                "exact": False,
-                "quantization": {
-                    "scheme": "dynamic",
-                    "isa": isa,
-                    "config": scheme,
-                    "weights": "s8" if "s8" in scheme else "u8",
-                    "per_channel": q_config.per_channel,
-                    "reduce_range": q_config.reduce_range,
-                },
-            }
+            Variant(q, f"model_{q}.onnx", "int8", "cpu", exact=False, details={"quantization": quantization})
         )
     shutil.rmtree(work, ignore_errors=True)
     return variants
 
 
-def _validate(
-    stage: Path, variants: list[dict], model, config: ExportConfig, max_length: int, pad_id: int, progress
-) -> str:
-    """Attach a VariantCheck to every variant; returns a description of the texts used."""
-    from kit.runtime.backend import BackendSpec
-    from kit.runtime.onnx_session import session_runner
-    from kit.runtime.ort_providers import create_session
+def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportConfig, progress) -> str:
+    """Judge every variant against PyTorch fp32, each loaded from `stage` through the backend that will run
+    it (checksums and all, as a user's load would); sets each variant's `validation` and `valid`. Returns a
+    description of the texts used."""
+    from kit.runtime.backend import BackendOptions, BackendSpec
+    from kit.runtime.registry import BACKENDS, variant_backend
     from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
-    from kit.runtime.torch_backend import TorchBackend
 
+    max_length, pad_id, variants = manifest["max_length"], manifest["pad_token_id"], manifest["variants"]
     texts, described = validation_texts(config.data_dir, config.validate_rows)
     tokenizer = load_tokenizer_json(stage / "tokenizer.json", max_length)
 
@@ -219,28 +236,34 @@ def _validate(
 
     seqs = encode_ids(tokenizer, texts)
     labeled = labeled_reviews(config.data_dir, config.label_rows)
-    approximate = sum(not v["exact"] for v in variants) if labeled else 0
+    approximate = sum(not v.exact for v in built) if labeled else 0
     labeled_seqs: list[np.ndarray] = []
     if approximate:
         progress(f"judging approximate variants on {labeled[2]}")
         labeled_seqs = encode_ids(tokenizer, labeled[0])
         described += f"; approximate variants judged on {labeled[2]}"
+    source = BackendOptions(
+        provider="cpu", no_weights=config.no_weights, config_overrides=config.config_overrides, seed=config.seed
+    )
     # Every row each model scores: PyTorch and each variant per strategy, PyTorch and each approximate
     # variant on the labeled reviews. One bar with an ETA: on a CPU this is most of an export's time.
     total = (1 + len(variants)) * len(STRATEGIES) * len(seqs) + (1 + approximate) * len(labeled_seqs)
     with progress_bar(total, "validating") as bar:
-        torch_fp32 = counting_rows(TorchBackend(BackendSpec("torch"), model, device="cpu").predict, bar)
+        torch_fp32 = counting_rows(BACKENDS["torch"](BackendSpec("torch"), config.model, source).predict, bar)
         reference = logits_per_strategy(torch_fp32, seqs, config.batch_size, max_length, pad_id)
         reference_preds = predictions(torch_fp32, labeled_seqs) if approximate else None
-        for variant in variants:
-            session = create_session(stage / variant["file"], variant["provider"])  # strict: CUDA runs on CUDA or fails
-            run = counting_rows(session_runner(session), bar)
-            exact = variant.pop("exact")
+        for made, variant in zip(built, variants):
+            name = variant_backend(variant)
+            # strict: a CUDA variant runs on CUDA or fails
+            options = BackendOptions(provider=variant["provider"], allow_invalid=True)
+            backend = BACKENDS[name](BackendSpec(name, variant["name"]), stage, options)
+            run = counting_rows(backend.predict, bar)
+            exact = made.exact
             check = compare(reference, logits_per_strategy(run, seqs, config.batch_size, max_length, pad_id), exact)
             if approximate and not exact:
                 preds = predictions(run, labeled_seqs)
                 check.labeled = paired_accuracy(labeled[1], reference_preds, preds, config.accuracy_tolerance)
-            variant["validation"] = check.to_dict() | {"providers": session.get_providers()}
+            variant["validation"] = check.to_dict() | {"providers": backend.providers}
             variant["valid"] = check.valid
     return described
 
@@ -272,10 +295,19 @@ def export_onnx(config: ExportConfig, progress=print) -> ExportResult:
         if config.optimize or config.quantize:
             progress(f"building variants: {', '.join(config.optimize + config.quantize)}")
         variants = _build_variants(stage, config)
+        if config.openvino:
+            variants += build_openvino_variants(
+                stage, config.data_dir, config.calibration_rows, max_length, tokenizer.pad_token_id, progress
+            )
+        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        del model  # validation loads its reference through the torch backend, like every other model
+        # Written before validation (every variant not yet valid) so that validation loads each variant the
+        # way a user will, checksums included; written again with the verdicts.
+        manifest = _manifest(stage, out, config, variants, max_length, tokenizer.pad_token_id, labels)
+        _write_manifest(stage, manifest)
         progress("validating every variant against PyTorch fp32 (fixed, dynamic, bucketed batches)")
-        described = _validate(stage, variants, model, config, max_length, tokenizer.pad_token_id, progress)
-        manifest = _manifest(stage, out, config, variants, described, max_length, tokenizer.pad_token_id, model)
-        (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        manifest["validation_texts"] = _validate(stage, manifest, variants, config, progress)
+        _write_manifest(stage, manifest)
         _publish(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
@@ -283,22 +315,25 @@ def export_onnx(config: ExportConfig, progress=print) -> ExportResult:
     return ExportResult(out, manifest)
 
 
+def _write_manifest(stage: Path, manifest: dict) -> None:
+    (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+
+
 def _manifest(
     stage: Path,
     out: Path,
     config: ExportConfig,
-    variants: list[dict],
-    described: str,
+    variants: list[Variant],
     max_length: int,
     pad_id: int,
-    model,
+    labels: list[str],
 ) -> dict:
+    """export.json with every variant `valid: false` until `_validate` judges it."""
     import onnx
 
     run = Path(config.model) / "run.json"
-    fp32 = next(v for v in variants if v["name"] == "fp32")
-    for variant in variants:
-        variant["bytes"] = (stage / variant["file"]).stat().st_size
+    fp32 = next(v for v in variants if v.name == "fp32")
+    entries = [v.entry() | {"bytes": sum((stage / f).stat().st_size for f in v.files)} for v in variants]
     return {
         "format": 1,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -314,14 +349,14 @@ def _manifest(
             "run": json.loads(run.read_text()) if run.is_file() else None,
         },
         "libraries": library_versions(),
-        "opset": onnx.load(stage / fp32["file"], load_external_data=False).opset_import[0].version,
+        "validated_on": cpu_features(),  # the CPU every variant was judged (and int8 calibrated) on
+        "opset": onnx.load(stage / fp32.file, load_external_data=False).opset_import[0].version,
         "max_length": max_length,
         "pad_token_id": pad_id,
-        "labels": [model.config.id2label[i] for i in range(model.config.num_labels)],
+        "labels": labels,
         "inputs": ["input_ids", "attention_mask", "token_type_ids"],
         "default_variant": "fp32",
-        "validation_texts": described,
-        "variants": variants,
+        "variants": entries,
         "files": checksums(stage),
     }
 

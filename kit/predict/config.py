@@ -23,7 +23,11 @@ class PredictConfig:
     overwrite: bool = setting(False, "Replace an existing --output (never the input itself).")
     column: str = setting("document", "Column (.tsv/.csv/.parquet) or field (.jsonl) holding the text.")
     format: str = setting("auto", "Input format; auto: by extension.", choices=FORMATS)
-    variant: str | None = setting(None, "Export variant (fp32, O2, int8, ...).  [default: the export's default]")
+    variant: str | None = setting(
+        None,
+        "Export variant (fp32, O2, int8, ov-bf16, ov-int8, ...); auto: the fastest valid one, timed on this "
+        "machine first.  [default: the export's default]",
+    )
     provider: str = setting(
         "auto", "auto: CUDA where it really loads, else the CPU; cuda: an error where it cannot.", choices=PROVIDERS
     )

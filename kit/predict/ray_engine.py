@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,9 @@ from kit.errors import KitError
 from kit.predict.config import PredictConfig
 from kit.predict.predictions import prediction_columns, prediction_kinds
 from kit.predict.readers import Reader
-from kit.runtime.classifiers import check_model_files, classifier_labels
+from kit.runtime.backend import BackendOptions
+from kit.runtime.classifiers import AUTO, check_model_files, classifier_labels
+from kit.runtime.variant_choice import choose_variant
 
 
 class _Scorer:
@@ -94,6 +97,11 @@ def scored_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[
         raise KitError("--engine ray reads files, not standard input")
     labels = classifier_labels(config.model)
     check_model_files(config.model, config.variant)  # a corrupt file fails here in one line, not in every actor
+    variant = config.variant
+    if variant == AUTO:  # chosen once, here, so that every actor runs the same variant
+        choice = choose_variant(config.model, BackendOptions(provider="cpu" if config.gpus_per_actor == 0 else "auto"))
+        variant = choice.name
+        print(choice.reason, file=sys.stderr)
     for _ in reader.chunks(config.chunk_rows):
         pass  # every malformed row fails here, with its file and line, before Ray starts
     # Ray Data logs every execution step, and a failure's whole traceback, on the driver's console; the kit
@@ -123,7 +131,7 @@ def scored_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[
         _Scorer,
         fn_constructor_kwargs={
             "model": str(Path(config.model).resolve()),
-            "variant": config.variant,
+            "variant": variant,
             "provider": provider,
             "threads": threads,
             "column": "text" if lines else config.column,

@@ -85,6 +85,8 @@ def score_file(config: PredictConfig) -> PredictResult:
 
 def _local_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[str, list]], list[str], str]:
     classifier = load_classifier(config.model, config.variant, config.provider, config.threads)
+    if classifier.backend.choice:
+        print(classifier.backend.choice, file=sys.stderr)
 
     def chunks():
         for columns, texts in reader.chunks(config.chunk_rows):

@@ -16,11 +16,11 @@ from __future__ import annotations
 import csv
 import json
 import os
-import secrets
 import sys
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from kit.atomic import partial_path
 from kit.errors import DataError
 
 EXTENSIONS = (".jsonl", ".csv", ".parquet")
@@ -142,7 +142,7 @@ def open_writer(path: str | None, kinds: dict[str, str], overwrite: bool = False
         writer.close()
         return
     target = Path(path)
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}-{secrets.token_hex(4)}")  # one per writer
+    partial = partial_path(target)
     stream = None
 
     def write(columns: dict[str, list]) -> None:

@@ -1,8 +1,12 @@
-"""The interface every backend implements: a spec (`torch:bf16`, `ort-cuda:O4`) and
-`predict(batch) -> logits` (float32 numpy) on padded batches from `kit.batching`.
+"""The one interface for what runs the model. Every backend is built the same way,
 
-`timed(batch)` also returns the model call's milliseconds, synchronized with the device,
-for the benchmark; `predict` is `timed` without the time.
+    backend = BACKENDS[spec.name](spec, model, BackendOptions(threads=2))
+
+(`model`: an export folder for ONNX Runtime and OpenVINO, a model folder or hub id for PyTorch), and
+carries the model's contract with it: its fast tokenizer, `max_length`, `pad_id` and `labels`. Batches
+come from `kit.batching`; `predict(batch) -> logits` (float32 numpy). `timed(batch)` also returns the
+model call's milliseconds, synchronized with the device, for the benchmark. Texts in, logits out is
+`kit.runtime.text_classifier.TextClassifier`, built on top of any backend.
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ import resource
 import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from kit.errors import ModelError
 
 
 @dataclass(frozen=True)
 class BackendSpec:
-    """Backend name and its precision (torch) or export variant (ONNX Runtime)."""
+    """Backend name and its precision (torch) or export variant (ONNX Runtime, OpenVINO)."""
 
     name: str
     precision: str = "fp32"
@@ -27,11 +34,48 @@ class BackendSpec:
         return f"{self.name}:{self.precision}"
 
 
+@dataclass(frozen=True)
+class BackendOptions:
+    """How any backend is built; each reads the fields that concern it."""
+
+    provider: str = "auto"  # where a backend whose name does not say runs (torch): auto, cpu or cuda
+    threads: int | None = None  # intra-op threads (ONNX Runtime, OpenVINO)  [default: all cores]
+    streams: int = 1  # model calls that may run at once (OpenVINO streams; the server's parallel_calls)
+    spinning: bool = True  # ONNX Runtime: idle threads busy-wait for the next call
+    allow_invalid: bool = False  # load a variant its export judged invalid (the benchmark times it anyway)
+    compile: bool = False  # torch.compile
+    no_weights: bool = False  # torch from a config: the architecture with (seeded) random weights
+    config_overrides: str | None = None  # with no_weights: a resized architecture
+    seed: int = 0  # the random weights' seed, so every precision and the export get the same ones
+
+
+class BackendUnavailable(ModelError):
+    """What was asked cannot run here, and nothing is wrong with the model (the benchmark reports it as
+    skipped): a provider that cannot start, a variant built for another runtime."""
+
+
 class Backend(ABC):
+    """Subclasses set, in `__init__(spec, model, options)`, every attribute below."""
+
     spec: BackendSpec
-    runs_on: str  # where the model really runs: "cuda" or "cpu" (ONNX Runtime's provider, torch's device)
+    runs_on: str  # where the model really runs: "cuda" or "cpu" (the provider's own answer, not the request)
+    providers: list[str]  # the runtime's own list of where it runs (ONNX Runtime's providers, OpenVINO's devices)
+    tokenizer: object  # a `tokenizers.Tokenizer` truncating at max_length (`text_classifier.load_tokenizer_json`)
+    max_length: int
+    pad_id: int
+    labels: list[str]
+    description: str  # what runs, for logs and results: "onnxruntime cpu, exports/nsmc int8"
     tf32: bool | None = None  # fp32 matmuls as TF32 on CUDA; None where that does not apply
     note: str | None = None  # said beside every cell it measures (e.g. a variant its export judged invalid)
+    choice: str | None = None  # why this variant, where `--variant auto` chose it
+
+    @abstractmethod
+    def __init__(self, spec: BackendSpec, model: str | Path, options: BackendOptions = BackendOptions()): ...
+
+    @staticmethod
+    @abstractmethod
+    def unavailable_reason(spec: BackendSpec) -> str | None:
+        """Why `spec` cannot run on this machine (reported as skipped by the benchmark), else None."""
 
     @abstractmethod
     def timed(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:

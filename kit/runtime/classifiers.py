@@ -1,5 +1,6 @@
-"""Which classifier a model folder gets: an export folder (export.json) runs on ONNX Runtime, a model
-folder (a `nsmckit finetune` output) on PyTorch, which is imported only then.
+"""Which classifier a model folder gets: an export folder (export.json) runs its variant on the runtime the
+variant was built for (ONNX Runtime, or OpenVINO for `ov-*`), a model folder (a `nsmckit finetune`
+output) on PyTorch, which is imported only then.
 
     clf = load_classifier("exports/nsmc")     # or "runs/nsmc"
     probs = clf.predict_proba(["재밌어요", "별로"])
@@ -11,8 +12,11 @@ import json
 from pathlib import Path
 
 from kit.errors import ModelError
-from kit.manifest import MANIFEST, read_manifest
+from kit.manifest import MANIFEST, read_manifest, variants_by_name
+from kit.runtime.backend import BackendOptions, BackendSpec
 from kit.runtime.text_classifier import TextClassifier
+
+AUTO = "auto"  # --variant auto: the fastest valid variant here (kit.runtime.variant_choice)
 
 
 def _folder(model: str | Path) -> Path:
@@ -22,26 +26,52 @@ def _folder(model: str | Path) -> Path:
     return folder
 
 
-def load_classifier(
-    model: str | Path, variant: str | None = None, provider: str = "auto", threads: int | None = None
-) -> TextClassifier:
-    """`provider`: auto (CUDA where it really loads, else the CPU), cpu or cuda (an error where it cannot run)."""
+def is_export(model: str | Path) -> bool:
+    return (Path(model) / MANIFEST).is_file()
+
+
+def load_backend(model: str | Path, variant: str | None = None, options: BackendOptions = BackendOptions()):
+    """The backend for a folder: an export's variant (default: the export's default; `auto`: the fastest
+    valid one on this machine, its `choice` saying why), or PyTorch fp32 for a model folder.
+    `options.provider`: auto (CUDA where it really loads, else the CPU), cpu or cuda (an error where it
+    cannot run)."""
+    from kit.runtime.registry import BACKENDS, variant_backend
+
     folder = _folder(model)
-    if (folder / MANIFEST).is_file():
-        from kit.runtime.onnx_session import OnnxClassifier
+    if not is_export(folder):
+        if variant:
+            raise ModelError(f"{folder}: --variant is for export folders (no {MANIFEST} here)")
+        return BACKENDS["torch"](BackendSpec("torch"), folder, options)
+    manifest = read_manifest(folder)
+    choice = None
+    if variant == AUTO:
+        from kit.runtime.variant_choice import choose_variant
 
-        return OnnxClassifier(folder, variant, provider, threads)
-    if variant:
-        raise ModelError(f"{folder}: --variant is for export folders (no {MANIFEST} here)")
-    from kit.runtime.torch_backend import TorchClassifier
+        choice = choose_variant(folder, options)
+    name = choice.name if choice else variant or manifest["default_variant"]
+    entry = variants_by_name(manifest).get(name, {})  # an unknown name is the backend's error to report
+    backend = BACKENDS[variant_backend(entry)](BackendSpec(variant_backend(entry), name), folder, options)
+    backend.choice = choice.reason if choice else None
+    return backend
 
-    return TorchClassifier(folder, device=None if provider == "auto" else provider)  # None: CUDA if torch sees it
+
+def load_classifier(
+    model: str | Path,
+    variant: str | None = None,
+    provider: str = "auto",
+    threads: int | None = None,
+    spinning: bool = True,
+    streams: int = 1,
+) -> TextClassifier:
+    """Texts in, logits out for a folder (`load_backend`)."""
+    options = BackendOptions(provider=provider, threads=threads, spinning=spinning, streams=streams)
+    return TextClassifier(load_backend(model, variant, options))
 
 
 def classifier_labels(model: str | Path) -> list[str]:
     """The label names a classifier folder predicts, read without loading the model."""
     folder = _folder(model)
-    if (folder / MANIFEST).is_file():
+    if is_export(folder):
         return read_manifest(folder)["labels"]
     try:
         id2label = json.loads((folder / "config.json").read_text())["id2label"]
@@ -55,10 +85,10 @@ def check_model_files(model: str | Path, variant: str | None = None) -> None:
     checksums; a model folder's weights file. For engines that load the model elsewhere (Ray's actors),
     so that a corrupt or missing file is one error here instead of one traceback per worker."""
     folder = _folder(model)
-    if (folder / MANIFEST).is_file():
-        from kit.runtime.onnx_session import resolve_variant
+    if is_export(folder):
+        from kit.runtime.export_folder import resolve_variant
 
-        resolve_variant(folder, variant)
+        resolve_variant(folder, None if variant == AUTO else variant)
     else:
         from kit.runtime.hf import weights_file
 

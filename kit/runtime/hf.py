@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from kit.errors import ModelError, first_line
+from kit.settings import setting
 
 NUM_LABELS = 2
 HUB_PROBE_TIMEOUT_S = 3.0
@@ -27,6 +28,29 @@ WEIGHT_FILES = (
     "model.safetensors.index.json",
     "pytorch_model.bin.index.json",
 )
+
+
+DEFAULT_MODEL = "klue/bert-base"
+
+
+def model_setting(
+    default: str | None = DEFAULT_MODEL, help: str = "Hub id or local folder of the model (and its tokenizer)."
+):
+    """The model a command starts from, NSMC_MODEL its environment default (every command that takes one)."""
+    return setting(default, help, envvar="NSMC_MODEL")
+
+
+def no_weights_setting():
+    return setting(
+        False,
+        "Build the architecture from its config with random weights: speed work without the weights "
+        "(accuracy is then not meaningful).",
+        envvar="NSMC_NO_WEIGHTS",
+    )
+
+
+def overrides_setting():
+    return setting(None, "With --no-weights: resize the architecture, e.g. num_hidden_layers=4,hidden_size=256.")
 
 
 @functools.cache
@@ -76,12 +100,16 @@ def load_tokenizer(model: str):
 
 
 def parse_overrides(text: str | None) -> dict[str, object]:
-    """'a=1,b=0.1,c=gelu' -> {'a': 1, 'b': 0.1, 'c': 'gelu'} (numbers parsed, the rest kept as text)."""
+    """'a=1,b=0.1,c=gelu,d=false' -> {'a': 1, 'b': 0.1, 'c': 'gelu', 'd': False} (numbers and booleans parsed,
+    the rest kept as text: the string "false" would be truthy)."""
     overrides: dict[str, object] = {}
     for item in filter(None, (part.strip() for part in (text or "").split(","))):
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ModelError(f"config override {item!r} is not KEY=VALUE")
+        if value.lower() in ("true", "false"):
+            overrides[key] = value.lower() == "true"
+            continue
         for cast in (int, float):
             try:
                 overrides[key] = cast(value)

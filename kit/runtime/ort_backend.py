@@ -1,4 +1,10 @@
-"""ONNX Runtime on one export variant, as a benchmark backend: CPU, or CUDA with IO binding."""
+"""ONNX Runtime on one export variant, with onnxruntime + tokenizers only (no torch, no transformers): the
+serving path, `predict` on an export, export validation and the `ort-*` benchmark backends.
+
+`ort-cpu` runs on the CPU, `ort-cuda` on CUDA or not at all (IO binding: inputs copied once, logits left
+on the GPU until the call is done); `ort` runs where `BackendOptions.provider` says (auto: CUDA where it
+really loads) and is then named for where it runs.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.runtime.backend import Backend, BackendSpec
-from kit.runtime.onnx_session import OnnxClassifier
-from kit.runtime.ort_providers import cuda_built
+from kit.runtime.backend import Backend, BackendOptions, BackendSpec, BackendUnavailable
+from kit.runtime.export_folder import open_variant
+from kit.runtime.ort_providers import create_session, cuda_built, session_provider
 
 
 def bound_run(session, batch: dict[str, np.ndarray], device: str) -> tuple[np.ndarray, float]:
@@ -30,17 +36,30 @@ def bound_run(session, batch: dict[str, np.ndarray], device: str) -> tuple[np.nd
 
 
 class OrtBackend(Backend):
-    """`ort-cuda` binds its inputs and outputs on the GPU; `ort-cpu` runs the session directly."""
-
-    def __init__(self, spec: BackendSpec, export_dir: Path, threads: int | None = None):
-        self.spec = spec
-        provider = "cuda" if spec.name == "ort-cuda" else "cpu"
+    def __init__(self, spec: BackendSpec, model: str | Path, options: BackendOptions = BackendOptions()):
         # A variant its export judged invalid is still timed (what it costs in accuracy shows beside its speed).
-        self.classifier = OnnxClassifier(export_dir, spec.precision, provider, threads, allow_invalid=True)
-        self.note = None if self.classifier.variant["valid"] else "variant failed its export validation"
-        self.session = self.classifier.session
-        self.runs_on = self.classifier.provider
+        export = open_variant(model, spec.precision, options.allow_invalid)
+        if export.runtime != "onnxruntime":
+            raise BackendUnavailable(
+                f"variant {export.name!r} is built for {export.runtime}: run it with {export.runtime}"
+            )
+        provider = {"ort-cpu": "cpu", "ort-cuda": "cuda"}.get(spec.name, options.provider)
+        self.session = create_session(export.model_path, provider, options.threads, options.spinning)
+        self.runs_on = session_provider(self.session)  # where it really runs, whatever was asked
+        export.check_logits(self.session.get_outputs()[0].shape[-1])
+        self.spec = BackendSpec(f"ort-{self.runs_on}", export.name)
+        self.tokenizer, self.max_length, self.pad_id, self.labels = (
+            export.tokenizer,
+            export.max_length,
+            export.pad_id,
+            export.labels,
+        )
+        self.manifest, self.variant = export.manifest, export.variant
+        self.providers = self.session.get_providers()
+        self.note = None if export.variant["valid"] else "variant failed its export validation"
         self.tf32 = False if self.runs_on == "cuda" else None  # kit.runtime.ort_providers.CUDA_OPTIONS
+        self.description = f"onnxruntime {self.runs_on}, {export.folder} {export.name}"
+        self._inputs = [i.name for i in self.session.get_inputs()]  # only those the graph declares
 
     @staticmethod
     def unavailable_reason(spec: BackendSpec) -> str | None:
@@ -56,8 +75,8 @@ class OrtBackend(Backend):
         if self.runs_on == "cuda":
             return bound_run(self.session, batch, "cuda")
         t0 = time.perf_counter()
-        logits = self.classifier.run(batch)
-        return logits, (time.perf_counter() - t0) * 1e3
+        logits = self.session.run(["logits"], {name: batch[name] for name in self._inputs})[0]
+        return logits.astype(np.float32, copy=False), (time.perf_counter() - t0) * 1e3
 
     def peak_memory_mb(self) -> float | None:
         return None if self.runs_on == "cuda" else super().peak_memory_mb()

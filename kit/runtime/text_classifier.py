@@ -1,15 +1,13 @@
-"""Texts in, logits out: a `tokenizers` tokenizer plus a backend's `predict(batch)`, shared by the
-ONNX and PyTorch classifiers (`predict`, the server, export validation; `kit.runtime.classifiers`
-picks one for a folder).
+"""Texts in, logits out, on top of any backend (`kit.runtime.backend`): `predict`, the server, export
+validation and the Ray engine all classify through this one class (`kit.runtime.classifiers` builds one
+for a folder).
 
-Inputs are built exactly like training's: right padding, attention mask, all-zero
-token_type_ids, truncation to the model's max_length, length-sorted batches whose
-results come back in input order.
+Inputs are built exactly like training's: right padding, attention mask, all-zero token_type_ids,
+truncation to the model's max_length, length-sorted batches whose results come back in input order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,16 @@ import numpy as np
 from kit.batching import predict_in_batches
 from kit.errors import ModelError
 from kit.truncation import cap_texts
+
+
+def truncating(tokenizer, max_length: int):
+    """A copy of a `tokenizers.Tokenizer` that pads nothing and truncates at `max_length`, like training."""
+    from tokenizers import Tokenizer
+
+    copy = Tokenizer.from_str(tokenizer.to_str())
+    copy.no_padding()
+    copy.enable_truncation(max_length)
+    return copy
 
 
 def load_tokenizer_json(path: Path, max_length: int):
@@ -29,14 +37,15 @@ def load_tokenizer_json(path: Path, max_length: int):
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as e:  # tokenizers raises a bare Exception for unreadable files
         raise ModelError(f"{path}: not a readable tokenizer.json ({e})") from e
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(max_length)
-    return tokenizer
+    return truncating(tokenizer, max_length)
 
 
-def encode_ids(tokenizer, texts: list[str]) -> list[np.ndarray]:
-    """Unpadded int64 token ids per text, truncated as `tokenizer` is set to (`load_tokenizer_json`);
-    texts are cut by characters first (`kit.truncation`), so a huge one costs no more than a long one."""
+def encode_ids(tokenizer, texts: list[str], max_length: int | None = None) -> list[np.ndarray]:
+    """Unpadded int64 token ids per text, truncated at `max_length` (default: as `tokenizer` is set) with the
+    closing [SEP] kept; texts are cut by characters first (`kit.truncation`), so a huge one costs no more
+    than a long one."""
+    if max_length is not None and max_length != tokenizer.truncation["max_length"]:
+        tokenizer = truncating(tokenizer, max_length)
     texts = cap_texts(texts, tokenizer.truncation["max_length"])
     return [np.asarray(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(texts)]
 
@@ -47,14 +56,17 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class TextClassifier:
-    """Subclasses set `tokenizer`, `run` (padded batch -> logits), `max_length`, `pad_id` and `labels`."""
+    """A backend with texts in front of it.
 
-    tokenizer: object
-    run: Callable[[dict[str, np.ndarray]], np.ndarray]
-    max_length: int
-    pad_id: int
-    labels: list[str]
-    description: str  # what runs, for logs and results: "onnxruntime cpu, exports/nsmc int8"
+    clf = TextClassifier(backend)
+    clf.predict_proba(["재밌어요", "별로"])
+    """
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.run = backend.predict  # padded batch -> logits
+        self.tokenizer, self.max_length, self.pad_id = backend.tokenizer, backend.max_length, backend.pad_id
+        self.labels, self.description = backend.labels, backend.description
 
     def encode(self, texts: list[str]) -> list[np.ndarray]:
         return encode_ids(self.tokenizer, texts)

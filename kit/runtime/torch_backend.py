@@ -1,5 +1,6 @@
-"""PyTorch inference on padded numpy batches: the benchmark's torch backend, `predict` on a
-finetune folder, and the fp32 reference every export is validated against."""
+"""PyTorch on padded numpy batches: the benchmark's torch backend, `predict` on a finetune folder, and the
+fp32 reference every export is validated against. It reads the model's own fast tokenizer, so it is fed
+exactly what the ONNX Runtime and OpenVINO backends are."""
 
 from __future__ import annotations
 
@@ -9,25 +10,46 @@ from pathlib import Path
 import numpy as np
 
 from kit.errors import ModelError
-from kit.runtime.backend import Backend, BackendSpec, cpu_peak_rss_mb
-from kit.runtime.text_classifier import TextClassifier, load_tokenizer_json
+from kit.runtime.backend import Backend, BackendOptions, BackendSpec, cpu_peak_rss_mb
+from kit.runtime.text_classifier import truncating
 
 TORCH_DTYPES = ("fp32", "fp16", "bf16")
+
+
+def _device(provider: str):
+    import torch
+
+    if provider == "cuda" and not torch.cuda.is_available():
+        raise ModelError("--provider cuda: PyTorch sees no CUDA device here; use --provider cpu or auto")
+    return torch.device("cuda" if provider == "cuda" or (provider == "auto" and torch.cuda.is_available()) else "cpu")
 
 
 class TorchBackend(Backend):
     """Eager PyTorch (SDPA attention), weights cast to the precision; optionally torch.compile."""
 
-    def __init__(self, spec: BackendSpec, model, compile: bool = False, device: str | None = None):
+    def __init__(self, spec: BackendSpec, model: str | Path, options: BackendOptions = BackendOptions()):
         import torch
+        from transformers import set_seed
+
+        from kit.runtime.hf import load_model, load_tokenizer, run_max_length
 
         self.torch = torch
         self.spec = spec
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = _device(options.provider)
+        set_seed(options.seed)  # random weights (no_weights) come out the same for every precision and the export
+        loaded = load_model(str(model), options.no_weights, options.config_overrides)
         dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[spec.precision]
-        self.model = model.eval().to(self.device, dtype)
-        self.forward = torch.compile(self.model, dynamic=True) if compile else self.model
+        self.model = loaded.eval().to(self.device, dtype)
+        self.forward = torch.compile(self.model, dynamic=True) if options.compile else self.model
         self.runs_on = self.device.type
+        self.providers = [str(self.device)]
+        config = self.model.config
+        self.labels = [config.id2label[i] for i in range(config.num_labels)]
+        self.max_length = run_max_length(model) or min(512, config.max_position_embeddings)
+        tokenizer = load_tokenizer(str(model))
+        self.pad_id = tokenizer.pad_token_id or 0
+        self.tokenizer = truncating(tokenizer.backend_tokenizer, self.max_length)
+        self.description = f"torch {self.runs_on} {spec.precision}, {model}"
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
             # TF32 only concerns fp32 matmuls; "highest" (PyTorch's default) keeps them fp32
@@ -65,25 +87,3 @@ class TorchBackend(Backend):
         if self.device.type == "cuda":
             return self.torch.cuda.max_memory_allocated() / (1 << 20)
         return cpu_peak_rss_mb()
-
-
-class TorchClassifier(TextClassifier):
-    """A `nsmckit finetune` folder (or any local classifier folder with tokenizer.json) on PyTorch, fed by
-    the same fast tokenizer and batching as the ONNX path, so both predict from identical inputs."""
-
-    def __init__(self, folder: str | Path, precision: str = "fp32", device: str | None = None):
-        import torch
-
-        from kit.runtime.hf import load_model, run_max_length
-
-        if device == "cuda" and not torch.cuda.is_available():
-            raise ModelError("--provider cuda: PyTorch sees no CUDA device here; use --provider cpu or auto")
-        model = load_model(str(folder))
-        config = model.config
-        self.labels = [config.id2label[i] for i in range(config.num_labels)]
-        self.max_length = run_max_length(folder) or min(512, config.max_position_embeddings)
-        self.pad_id = config.pad_token_id or 0
-        self.tokenizer = load_tokenizer_json(Path(folder) / "tokenizer.json", self.max_length)
-        self.backend = TorchBackend(BackendSpec("torch", precision), model, device=device)
-        self.run = self.backend.predict
-        self.description = f"torch {self.backend.device.type} {precision}, {folder}"

@@ -132,8 +132,8 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
     """The app; the model loads and warms up in the lifespan, so /health is 503 until then. A model that
     cannot load (a provider that cannot run, a corrupt file) is reported to `on_load_failure`; without one,
     /health stays 503 with the reason."""
-    from kit.runtime.onnx_session import OnnxClassifier
-    from kit.runtime.text_classifier import softmax
+    from kit.runtime.classifiers import load_classifier
+    from kit.runtime.text_classifier import TextClassifier, softmax
 
     metrics = Metrics()
     state: dict[str, object] = {"ready": False}
@@ -142,10 +142,17 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
         loop = asyncio.get_running_loop()
         classifier = await loop.run_in_executor(
             None,
-            lambda: OnnxClassifier(
-                config.export_dir, config.variant, config.provider, config.threads, spinning=config.spinning
+            lambda: load_classifier(
+                config.export_dir,
+                config.variant,
+                config.provider,
+                config.threads,
+                spinning=config.spinning,
+                streams=config.batching.parallel_calls,
             ),
         )
+        if classifier.backend.choice:
+            logging.getLogger("uvicorn.error").info(classifier.backend.choice)
         batcher = DynamicBatcher(classifier.run, classifier.pad_id, config.batching, metrics.on_batch)
         batcher.start()
         state.update(classifier=classifier, batcher=batcher)
@@ -188,7 +195,7 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
         if len(texts) > config.max_texts:
             raise HttpError(413, f"{len(texts)} texts exceed --max-texts {config.max_texts}")
         start = time.perf_counter()
-        classifier: OnnxClassifier = state["classifier"]
+        classifier: TextClassifier = state["classifier"]
         metrics.queue_depth.set(state["batcher"].queued_sequences)
         try:
             # Tokenizing runs beside the event loop (tokenizers releases the GIL), so /health never waits on it.
@@ -227,22 +234,24 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
     async def info():
         if not state["ready"]:
             raise HttpError(503, state.get("error", "model is loading"))
-        classifier: OnnxClassifier = state["classifier"]
-        manifest = public_manifest(classifier.manifest)
+        classifier: TextClassifier = state["classifier"]
+        backend = classifier.backend
         return {
             "model": model_id,
-            "variant": classifier.variant["name"],
-            "provider": classifier.provider,  # where the session really runs, not what was asked
-            "providers": classifier.session.get_providers(),
+            "variant": backend.variant["name"],
+            "backend": backend.spec.name,
+            "variant_choice": backend.choice,  # why, where --variant auto chose it
+            "provider": backend.runs_on,  # where the model really runs, not what was asked
+            "providers": backend.providers,
             "max_length": classifier.max_length,
             "truncation": f"texts longer than {classifier.max_length} tokens are truncated",
             "labels": classifier.labels,
             "batching": asdict(config.batching),
-            "onnxruntime": {"threads": config.threads, "spinning": config.spinning},
+            "runtime": {"threads": config.threads, "spinning": config.spinning},
             "max_texts": config.max_texts,
             "max_body_bytes": config.max_body_bytes,
             "connections": {**asdict(config.connections), "max_connections": max_connections(config.connections)},
-            "manifest": manifest,
+            "manifest": public_manifest(backend.manifest),
         }
 
     @app.get("/metrics")
@@ -258,13 +267,15 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_l
     """Run uvicorn; SIGTERM/SIGINT stop accepting, finish in-flight requests, exit 0."""
     import uvicorn
 
-    from kit.runtime.onnx_session import resolve_variant
+    from kit.runtime.classifiers import AUTO
+    from kit.runtime.export_folder import resolve_variant
 
     for settings in (config, config.batching, config.connections):
         check_settings(settings)
     if not Path(config.export_dir).is_dir():
         raise KitError(f"{config.export_dir}: no such export folder")
-    resolve_variant(config.export_dir, config.variant)  # a corrupt or missing model fails here, in one line
+    # a corrupt or missing model fails here, in one line
+    resolve_variant(config.export_dir, None if config.variant == AUTO else config.variant)
 
     # uvicorn stops gracefully on SIGTERM/SIGINT, then re-raises the signal; exit 0 when it does.
     for sig in (signal.SIGTERM, signal.SIGINT):

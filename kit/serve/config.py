@@ -58,21 +58,28 @@ class BatcherConfig:
         min=0,
     )
     parallel_calls: int = setting(
-        1, "Batches in the model at once. On CPU, N calls with --threads 1 each avoid cross-core sync.", min=1
+        1,
+        "Batches in the model at once. On CPU, N calls with --threads 1 each avoid cross-core sync; OpenVINO "
+        "compiles that many streams (its throughput mode) for them.",
+        min=1,
     )
 
 
 @dataclass
 class ServeConfig:
     export_dir: str
-    variant: str | None = setting(None, "Export variant (fp32, O2, int8, ...).  [default: the export's default]")
+    variant: str | None = setting(
+        None,
+        "Export variant (fp32, O2, int8, ov-bf16, ov-int8, ...); auto: the fastest valid one, timed on this "
+        "machine at startup.  [default: the export's default]",
+    )
     provider: str = setting(
         "auto",
         "auto: CUDA where onnxruntime-gpu really loads it, else the CPU (/info says which); cuda: refuse to start "
         "where it cannot.",
         choices=("auto", "cuda", "cpu"),
     )
-    threads: int | None = setting(None, "ONNX Runtime intra-op threads.  [default: all cores]", min=1)
+    threads: int | None = setting(None, "ONNX Runtime or OpenVINO intra-op threads.  [default: all cores]", min=1)
     spinning: bool = setting(
         False,
         "Let idle ONNX Runtime threads busy-wait for the next call: lower latency on an idle machine, "

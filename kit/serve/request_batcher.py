@@ -108,6 +108,8 @@ class DynamicBatcher:
                 self._pending = request  # first in line for the next batch
                 return batch
             batch.append(request)
+            if sum(len(r.seqs) for r in batch) >= self.config.max_batch_size:
+                return batch  # full: waiting longer could only delay it
 
     def _predict_all(self, calls: list[dict[str, np.ndarray]]) -> np.ndarray:
         return np.concatenate([self.predict(inputs) for inputs in calls])

@@ -7,6 +7,7 @@ accuracy per evaluation. `nsmckit finetune` draws curves.png into every run fold
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,3 +98,15 @@ def plot_curves(runs: dict[str, Curves], path: str | Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def compare_runs(folders: list[str], output: str | Path) -> dict[str, dict]:
+    """The run records of `folders` by name (the folder's own name, the path where names collide), their
+    curves overlaid in `output`."""
+    names = [os.path.basename(os.path.normpath(f)) or f for f in folders]
+    if len(set(names)) < len(names):
+        names = list(folders)
+    records = {name: read_run(folder) for name, folder in zip(names, folders)}
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    plot_curves({name: Curves.of_record(run) for name, run in records.items()}, output)
+    return records

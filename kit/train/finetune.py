@@ -21,13 +21,21 @@ from pathlib import Path
 
 import numpy as np
 
+from kit.atomic import write_atomic
 from kit.batching import STRATEGIES, restore_order
 from kit.data.encoding import encode
 from kit.data.nsmc import DataConfig, NsmcSplits, load_nsmc
 from kit.environment import environment
 from kit.errors import KitError, RunError
 from kit.metrics import classification_metrics
-from kit.runtime.hf import check_length, load_model, load_tokenizer
+from kit.runtime.hf import (
+    check_length,
+    load_model,
+    load_tokenizer,
+    model_setting,
+    no_weights_setting,
+    overrides_setting,
+)
 from kit.settings import check_settings, setting
 from kit.train.checkpoints import last_complete_checkpoint
 from kit.train.curves import RUN_FILE, Curves, plot_curves
@@ -44,13 +52,13 @@ TRACKERS = {"none": None, "tensorboard": "tensorboard", "wandb": "wandb", "mlflo
 class FinetuneConfig:
     """Everything a fine-tuning run depends on; saved verbatim in run.json."""
 
-    model: str = "klue/bert-base"  # hub id or local folder
+    model: str = model_setting()
     output_dir: str = setting(
         "runs/nsmc", "Folder for the model, its tokenizer, checkpoints and run.json.", flag="--output"
     )
     data: DataConfig = field(default_factory=DataConfig)
-    no_weights: bool = False  # architecture from its config, random weights
-    config_overrides: str | None = None  # with no_weights, e.g. "num_hidden_layers=4,hidden_size=256"
+    no_weights: bool = no_weights_setting()
+    config_overrides: str | None = overrides_setting()
     strategy: str = setting(
         "bucketed",
         "fixed: pad to --max-length; dynamic: pad per random batch; bucketed: batches of similar length.",
@@ -374,6 +382,6 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
             if not config.keep_checkpoints:  # they were for resuming; the run is complete
                 shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
         out.mkdir(parents=True, exist_ok=True)
-        (out / RUN_FILE).write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        write_atomic(out / RUN_FILE, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
         plot_curves({out.name: Curves.of(result.log_history)}, out / CURVES)
     return result

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kit.batching import STRATEGIES
+from kit.data.nsmc import data_dir_setting, texts_file_setting
 from kit.settings import setting
 
 MODES = ("offline", "serve")
@@ -30,14 +32,15 @@ class TuneConfig:
     variants: tuple[str, ...] = setting((), "Variants to try.  [default: every valid one that runs on the provider]")
     batch_sizes: tuple[int, ...] = setting((1, 8, 32, 64, 128), "Offline: batch sizes to try.", min=1)
     strategies: tuple[str, ...] = setting(
-        ("sorted",),
-        "Offline: batching strategies (predict batches length-sorted; others for comparison).",
-        choices=("fixed", "dynamic", "sorted"),
+        ("bucketed",),
+        "Offline: batching strategies (predict batches length-sorted, as bucketed does; others for comparison).",
+        choices=STRATEGIES,
     )
     limit: int = setting(2000, "Offline: NSMC test reviews to time on (or --input's first lines).", min=1)
     trial_s: float = setting(5.0, "Serve: seconds of open-loop load per trial rate.", min=0.5)
-    texts: tuple[str, ...] = ()  # the texts to time on / send; empty: NSMC test reviews
-    data_dir: str | None = None
+    input: str | None = texts_file_setting("One text per line to time on and send.  [default: NSMC test reviews]")
+    texts: tuple[str, ...] = ()  # the texts themselves (from Python); else --input's, else NSMC test reviews
+    data_dir: str | None = data_dir_setting("NSMC folder for the default texts (and labels).")
     output: str | None = setting(
         None, "Folder for tune.json, tune.png and (serve) serve.env.  [default: runs/tune-<mode>]"
     )
@@ -74,6 +77,16 @@ class TuneResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def against_defaults(self) -> str:
+        """What the server's defaults held within the budget beside what the choice holds (serve mode)."""
+
+        def held(row: dict) -> str:
+            return f"{row['offered']:,.1f} req/s offered, {row['throughput']:,.1f} texts/s achieved"
+
+        defaults = held(self.default) if self.default and self.default["feasible"] else "nothing"
+        return f"within the budget the server's defaults held {defaults}; the choice {held(self.best)}"
 
 
 def output_folder(config: TuneConfig) -> Path:

@@ -17,6 +17,7 @@ from kit.data.nsmc import DataConfig
 from kit.errors import KitError
 from kit.manifest import variants_by_name
 from kit.runtime.ort_providers import create_session, session_provider
+from kit.runtime.registry import variant_backend
 from kit.tune.config import Trial, TuneConfig, output_folder
 
 
@@ -48,6 +49,8 @@ def candidate_variants(config: TuneConfig, manifest: dict, device: str) -> tuple
             left_out.append(f"{name}: failed its export validation")
         elif variant.get("provider") == "cuda" and device != "cuda":
             left_out.append(f"{name}: a GPU variant, and this run is on the CPU")
+        elif variant_backend(variant) == "openvino" and device == "cuda":
+            left_out.append(f"{name}: an OpenVINO (CPU) variant, and this run is on CUDA")
         else:
             chosen.append(name)
     return sorted(chosen, key=lambda n: n != "fp32"), left_out
@@ -70,10 +73,11 @@ def tune_offline(config: TuneConfig, manifest: dict, progress) -> tuple[list[Tri
     """Trials (one per bench cell) and notes."""
     device = runs_on(config, manifest)
     variants, notes = candidate_variants(config, manifest, device)
-    backend = "ort-cuda" if device == "cuda" else "ort-cpu"
+    by_name = variants_by_name(manifest)
+    backends = {v: variant_backend(by_name[v]) for v in variants}
     bench = BenchConfig(
         export=config.export,
-        backends=tuple(f"{backend}:{v}" for v in variants),
+        backends=tuple(f"{'ort-' + device if b == 'ort' else b}:{v}" for v, b in backends.items()),
         strategies=config.strategies,
         fixed_lengths=(int(manifest["max_length"]),),
         max_length=int(manifest["max_length"]),
@@ -97,7 +101,6 @@ def tune_offline(config: TuneConfig, manifest: dict, progress) -> tuple[list[Tri
         result = partial[0]
         notes.append(f"the {config.budget_s:g} s budget ran out after {len(result.cells)} configurations")
     write_records(result, output_folder(config) / "bench")  # the grid as `nsmckit bench` reports it
-    by_name = variants_by_name(manifest)
     trials = []
     for cell in result.cells:
         if cell.status != "ok":
@@ -126,6 +129,6 @@ def predict_command(config: TuneConfig, best: dict) -> str:
     )
     if config.provider != "auto":
         command += f" --provider {config.provider}"
-    if settings["strategy"] != "sorted":
+    if settings["strategy"] != "bucketed":
         command += f"  # predict batches length-sorted; {settings['strategy']} was measured for comparison"
     return command

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from kit.atomic import write_atomic
 from kit.tables import titled_table
 from kit.tune.config import Trial, TuneConfig, TuneResult, describe
 
@@ -113,16 +114,17 @@ def plot(result: TuneResult, trials: list[Trial], path: Path) -> None:
 def write_outputs(result: TuneResult, trials: list[Trial], folder: Path, env_lines: list[str] | None) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / JSON, folder / PLOT]
-    (folder / JSON).write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n")
+    write_atomic(folder / JSON, json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n")
     if trials:
         plot(result, trials, folder / PLOT)
     else:
         written.remove(folder / PLOT)
     (folder / SERVE_ENV).unlink(missing_ok=True)  # an earlier run's choice must not outlive this run's result
     if env_lines:
-        (folder / SERVE_ENV).write_text(
+        write_atomic(
+            folder / SERVE_ENV,
             "# nsmckit tune's choice: nsmckit serve EXPORT --env-file serve.env, docker run --env-file serve.env,\n"
-            "# kubectl create configmap nsmckit-serve --from-env-file=serve.env\n" + "\n".join(env_lines) + "\n"
+            "# kubectl create configmap nsmckit-serve --from-env-file=serve.env\n" + "\n".join(env_lines) + "\n",
         )
         written.append(folder / SERVE_ENV)
     return written

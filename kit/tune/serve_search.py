@@ -1,5 +1,5 @@
 """Serve-mode tuning: for candidate server settings, start `nsmckit serve`, and find by search on the offered
-rate (open-loop load, `kit.serve.loadtest`) the highest rate it sustains with p99 within the budget and no
+rate (open-loop load, `kit.bench.loadtest`) the highest rate it sustains with p99 within the budget and no
 errors. Candidates are searched like Triton Model Analyzer's quick mode: start from the defaults, try every
 setting one step away from the best so far, move when one beats it, stop when none does or the time budget
 is spent. A candidate is first tried just above the best rate found so far; if it cannot hold that, it
@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kit.bench.loadtest import LoadtestConfig, run_loadtest
 from kit.errors import KitError
 from kit.serve.config import BatcherConfig
-from kit.serve.loadtest import LoadtestConfig, run_loadtest
+from kit.serve.env_file import setting_env_names
 from kit.tune.config import Trial, TuneConfig, describe
 
-ENV = "NSMC_SERVE_"
 BEAT_BY = 1.05  # a candidate must hold 5% more than the best rate to replace it
 START_S = 120  # a server gets this long to load its model and answer /health
 
@@ -51,7 +51,8 @@ def env_lines(settings: dict, provider: str) -> list[str]:
         values["threads"] = 1  # each of the calls at once on one core
     if provider != "auto":
         values["provider"] = provider
-    return [f"{ENV}{key.upper()}={value}" for key, value in values.items() if value is not None]
+    names = setting_env_names()
+    return [f"{names[key]}={value}" for key, value in values.items() if value is not None]
 
 
 def _stop_with_parent() -> None:

@@ -10,9 +10,10 @@ configuration meets the constraints, the outputs are still written and `Infeasib
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
+from kit.data.nsmc import read_texts, request_texts
 from kit.environment import environment
 from kit.errors import KitError
 from kit.manifest import read_manifest, variants_by_name
@@ -28,11 +29,7 @@ class Infeasible(KitError):
 
 
 def _texts(config: TuneConfig) -> tuple[str, ...]:
-    if config.texts:
-        return config.texts
-    from kit.data.nsmc import DataConfig, load_test_texts
-
-    return load_test_texts(DataConfig(data_dir=config.data_dir))
+    return config.texts or request_texts(None, config.data_dir)
 
 
 def _serve_rows(search, config: TuneConfig, manifest: dict) -> list[dict]:
@@ -75,6 +72,8 @@ def _serve(config: TuneConfig, manifest: dict, progress):
 
 def tune(config: TuneConfig, progress=print) -> TuneResult:
     check_settings(config)
+    if config.input and not config.texts:
+        config = replace(config, texts=read_texts(config.input))
     manifest = read_manifest(Path(config.export))
     trials, rows, notes, default = (_offline if config.mode == "offline" else _serve)(config, manifest, progress)
     ranking = rank(rows)

@@ -1,4 +1,5 @@
-"""`nsmckit loadtest URL`: what a running server sustains, closed-loop or open-loop.
+"""`nsmckit loadtest URL`: what a running server sustains, closed-loop or open-loop. A measurement client
+(aiohttp, the `loadtest` extra), so it lives with the other measurements, not in the serving image.
 
 Closed loop (`concurrency`): N clients send real reviews back to back. When the server slows down the
 clients slow down with it, so queueing never shows in their latency (coordinated omission): good for
@@ -22,14 +23,14 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlparse
 
 import numpy as np
 
 from kit.bench.results import BenchResult, Cell
 from kit.bench.stats import summarize
+from kit.data.nsmc import data_dir_setting, request_texts, texts_file_setting
 from kit.environment import environment
 from kit.errors import KitError
 from kit.settings import check_settings, setting
@@ -55,7 +56,9 @@ class LoadtestConfig:
         "from its scheduled time.",
         min=1,
     )
-    texts: tuple[str, ...] = ()  # the texts to send, cycled
+    texts_file: str | None = texts_file_setting()
+    data_dir: str | None = data_dir_setting("NSMC folder for the default texts.")
+    texts: tuple[str, ...] = ()  # the texts to send, cycled (from Python); else --texts-file's, else NSMC test's
     timeout_s: float = 30.0
     seed: int = 0  # the Poisson schedule
     allow_remote: bool = setting(False, "Allow a non-loopback URL.")
@@ -274,14 +277,7 @@ def run_loadtest(config: LoadtestConfig, progress=print, on_cell: Callable | Non
     if not config.allow_remote:
         check_loopback(config.url)
     if not config.texts:
-        raise KitError("no texts to send")
+        config = replace(config, texts=request_texts(config.texts_file, config.data_dir))
     result = BenchResult(asdict(config) | {"texts": f"{len(config.texts)} texts"}, environment(), False, [])
     asyncio.run(_run(config, progress, result, on_cell))
     return result
-
-
-def read_texts(path: str) -> tuple[str, ...]:
-    lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    if not lines:
-        raise KitError(f"{path}: no texts")
-    return tuple(lines)

@@ -1,0 +1,85 @@
+"""One variant of an export folder, checked before any runtime loads it: the manifest, the variant, the
+sha256 of every file it reads, and the contract the ONNX Runtime and OpenVINO backends share (max_length,
+pad id, labels, the fast tokenizer), so both feed their model exactly what the other would."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from kit.errors import ModelError
+from kit.manifest import MANIFEST, read_manifest, variants_by_name, verify_file
+from kit.runtime.text_classifier import load_tokenizer_json
+
+
+@dataclass
+class ExportVariant:
+    folder: Path
+    manifest: dict
+    variant: dict  # the manifest's entry for this variant
+    model_path: Path  # checked: inside the folder, sha256 as recorded (its weights file too, where it has one)
+    tokenizer: object
+
+    @property
+    def name(self) -> str:
+        return self.variant["name"]
+
+    @property
+    def runtime(self) -> str:
+        """Which runtime the variant is built for: "openvino" for the `ov-*` variants, else "onnxruntime"."""
+        return self.variant.get("runtime", "onnxruntime")
+
+    @property
+    def max_length(self) -> int:
+        return int(self.manifest["max_length"])
+
+    @property
+    def pad_id(self) -> int:
+        return int(self.manifest["pad_token_id"])
+
+    @property
+    def labels(self) -> list[str]:
+        return self.manifest["labels"]
+
+    def check_logits(self, logits: int | None) -> None:
+        """export.json against the model it describes: as many labels as the graph has logits."""
+        if isinstance(logits, int) and logits != len(self.labels):
+            raise ModelError(
+                f"{self.folder / MANIFEST}: {len(self.labels)} labels for a model with {logits} logits; export again"
+            )
+
+
+def resolve_variant(folder: str | Path, variant: str | None = None, allow_invalid: bool = False):
+    """(manifest, variant entry, model path) after checking the variant's files' sha256."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    variants = variants_by_name(manifest)
+    name = variant or manifest["default_variant"]
+    if name not in variants:
+        raise ModelError(f"{folder}: no variant {name!r} (have: {', '.join(variants)})")
+    entry = variants[name]
+    if not entry["valid"] and not allow_invalid:
+        raise ModelError(f"{folder}: variant {name!r} failed validation at export time; see {folder}/export.json")
+    for companion in entry.get("companions", []):  # an OpenVINO IR's weights beside its graph
+        verify_file(folder, companion, manifest)
+    return manifest, entry, verify_file(folder, entry["file"], manifest)
+
+
+def open_variant(folder: str | Path, variant: str | None = None, allow_invalid: bool = False) -> ExportVariant:
+    """The variant with its tokenizer, after every check that needs no runtime."""
+    folder = Path(folder)
+    manifest, entry, model_path = resolve_variant(folder, variant, allow_invalid)
+    max_length = int(manifest["max_length"])
+    config = verify_file(folder, "config.json", manifest) if "config.json" in manifest["files"] else None
+    positions = json.loads(config.read_text()).get("max_position_embeddings") if config else None
+    if positions and max_length > positions:
+        raise ModelError(f"{folder / MANIFEST}: max_length {max_length} exceeds the model's {positions} positions")
+    tokenizer = load_tokenizer_json(verify_file(folder, "tokenizer.json", manifest), max_length)
+    pad_id = int(manifest["pad_token_id"])
+    if pad_id >= tokenizer.get_vocab_size():
+        raise ModelError(
+            f"{folder / MANIFEST}: pad_token_id {pad_id} is outside the tokenizer's "
+            f"{tokenizer.get_vocab_size()} tokens; export again"
+        )
+    return ExportVariant(folder, manifest, entry, model_path, tokenizer)

@@ -1,0 +1,81 @@
+"""`--variant auto`: the fastest variant of an export that passed its validation, measured on this machine.
+
+Which variant is fastest depends on the CPU (OpenVINO bf16 wins where AMX computes it, int8 where only
+VNNI does, and bf16 is slower than fp32 where it is emulated), so it is not read from a table: every
+candidate that can run here is loaded and timed on the same reviews (the sample shipped with the kit,
+length-sorted batches like serving's), best of a few passes, and the choice says why.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from kit.batching import predict_in_batches
+from kit.errors import ModelError
+from kit.manifest import read_manifest
+from kit.runtime.backend import BackendOptions, BackendSpec
+from kit.runtime.text_classifier import encode_ids
+
+PROBE_TEXTS = 96
+PROBE_BATCH = 32
+PROBE_PASSES = 3
+
+
+@dataclass
+class VariantChoice:
+    name: str
+    speeds: dict[str, float]  # samples/s per variant timed
+    left_out: dict[str, str]  # variant -> why it was not a candidate
+
+    @property
+    def reason(self) -> str:
+        timed = ", ".join(f"{n} {s:,.1f}/s" for n, s in sorted(self.speeds.items(), key=lambda kv: -kv[1]))
+        skipped = "".join(f"; {n} left out: {why}" for n, why in self.left_out.items())
+        return f"--variant auto chose {self.name}, the fastest here ({timed}; samples/s on this machine){skipped}"
+
+
+def _candidates(folder: Path, options: BackendOptions) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    from kit.runtime.registry import BACKENDS, variant_backend
+
+    candidates, left_out = [], {}
+    for variant in read_manifest(folder)["variants"]:
+        name, backend = variant["name"], variant_backend(variant)
+        reason = BACKENDS[backend].unavailable_reason(BackendSpec(backend, name))
+        if not variant["valid"]:
+            reason = "failed its export validation"
+        elif variant.get("provider") == "cuda" and options.provider == "cpu":
+            reason = "a GPU variant, and --provider is cpu"
+        if reason:
+            left_out[name] = reason
+        else:
+            candidates.append((backend, name))
+    return candidates, left_out
+
+
+def choose_variant(folder: str | Path, options: BackendOptions = BackendOptions()) -> VariantChoice:
+    """Time every candidate variant and return the fastest, with the figures that chose it."""
+    from kit.runtime.registry import BACKENDS
+
+    folder = Path(folder)
+    texts = resources.files("kit.data").joinpath("sample_reviews.txt").read_text(encoding="utf-8").splitlines()
+    candidates, left_out = _candidates(folder, options)
+    speeds: dict[str, float] = {}
+    for backend_name, name in candidates:
+        try:
+            backend = BACKENDS[backend_name](BackendSpec(backend_name, name), folder, options)
+        except ModelError as e:  # e.g. a CUDA variant where CUDA cannot start
+            left_out[name] = str(e)
+            continue
+        seqs = encode_ids(backend.tokenizer, texts[:PROBE_TEXTS])
+        best = float("inf")
+        for _ in range(1 + PROBE_PASSES):  # one more: the slower first pass (allocations) never is the best
+            start = time.perf_counter()
+            predict_in_batches(backend.predict, seqs, "bucketed", PROBE_BATCH, backend.max_length, backend.pad_id)
+            best = min(best, time.perf_counter() - start)
+        speeds[name] = len(seqs) / best
+    if not speeds:
+        raise ModelError(f"{folder}: no variant can run here ({'; '.join(f'{n}: {w}' for n, w in left_out.items())})")
+    return VariantChoice(max(speeds, key=speeds.get), speeds, left_out)
