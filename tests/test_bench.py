@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kit.bench.runner import Cell
+from kit.bench.results import InferenceCell
 from kit.cli import main
 from tests.helpers import run_args
 
@@ -53,7 +53,7 @@ def test_json_has_the_documented_fields(bench_run):
     for key in ("device", "cpu", "libraries", "git_commit", "command", "python"):
         assert key in data["environment"]
     for cell in data["cells"]:
-        assert set(cell) == {f.name for f in fields(Cell)}
+        assert set(cell) == {f.name for f in fields(InferenceCell)}
         if cell["status"] == "ok":
             for key in ("accuracy", "f1", "samples_per_s", "real_tokens_per_s", "tokenize_s", "padding_efficiency"):
                 assert isinstance(cell[key], float), key

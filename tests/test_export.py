@@ -223,25 +223,31 @@ def test_int8_is_judged_on_labels_and_rejected_when_it_loses_accuracy(tiny_model
     )
     finetune(config)
 
-    def export(name: str):
+    def export(name: str, tolerance: float):
         config = ExportConfig(
-            model=str(run), output=str(tmp_path / name), quantize=("int8-u8s8",), data_dir=str(data), label_rows=300
+            model=str(run),
+            output=str(tmp_path / name),
+            quantize=("int8-u8s8",),
+            data_dir=str(data),
+            label_rows=300,
+            accuracy_tolerance=tolerance,
         )
         variants = {v["name"]: v for v in export_onnx(config, progress=lambda line: None).manifest["variants"]}
         assert variants["fp32"]["valid"] and variants["fp32"]["validation"]["labeled"] is None
         return variants["int8-u8s8"]
 
-    kept = export("kept")
+    # int8 of a trained model keeps its accuracy within a few rows of 300 (2 pt: int8 rounds differently on
+    # each CPU's instructions), so it is kept.
+    kept = export("kept", tolerance=0.02)
     labeled = kept["validation"]["labeled"]
     assert labeled["rows"] == 300 and labeled["reference_accuracy"] > 0.75
-    assert kept["valid"] == (labeled["difference"] >= -0.005)
-    assert kept["validation"]["threshold"] == "accuracy drop ≤ 0.5 pt"
+    assert kept["valid"] and kept["validation"]["threshold"] == "accuracy drop ≤ 2 pt"
 
     model = AutoModelForSequenceClassification.from_pretrained(run)
     unused = AutoTokenizer.from_pretrained(run).convert_tokens_to_ids("[MASK]")
     model.bert.embeddings.word_embeddings.weight.data[unused] = 1e4
     model.save_pretrained(run)
-    lost = export("lost")["validation"]["labeled"]
+    lost = export("lost", tolerance=0.02)["validation"]["labeled"]
     assert lost["difference"] < -0.05 and not lost["valid"]
     low, high = lost["ci95"]
     assert low < lost["difference"] < high < 0

@@ -172,13 +172,13 @@ def test_ddp_with_two_cpu_processes(tiny_model_dir, learn_dir, tmp_path):
     # The test accuracy gathered across ranks equals a single-process evaluation of the saved model.
     from kit.batching import predict_in_batches
     from kit.metrics import accuracy
-    from kit.runtime.backend import BackendSpec
+    from kit.runtime.backend import BackendOptions, BackendSpec
     from kit.runtime.torch_backend import TorchBackend
 
     test = load_nsmc(DataConfig(data_dir=str(learn_dir), limit=1000)).test
     seqs = list(map(encode(load_tokenizer(str(out)), test.texts, 64).__getitem__, range(len(test))))
     logits = predict_in_batches(
-        TorchBackend(BackendSpec("torch"), load_model(str(out)), device="cpu").predict, seqs, "dynamic", 32, 64
+        TorchBackend(BackendSpec("torch"), out, BackendOptions(provider="cpu")).predict, seqs, "dynamic", 32, 64
     )
     assert run["test"]["rows"] == 400
     assert run["test"]["accuracy"] == pytest.approx(accuracy(test.labels, logits.argmax(-1)))

@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from kit.bench.results import BenchResult, Cell
+from kit.bench.results import BenchResult, LoadCell
 from kit.bench.stats import summarize
 from kit.data.nsmc import data_dir_setting, request_texts, texts_file_setting
 from kit.environment import environment
@@ -205,16 +205,13 @@ def quarter_p99(sent: list[_Sent], span: float) -> list[float] | None:
     return [summarize(q).p99 for q in quarters] if all(quarters) else None
 
 
-def _cell(config: LoadtestConfig, sent: list[_Sent], elapsed: float, info: dict, **load) -> Cell:
+def _cell(config: LoadtestConfig, sent: list[_Sent], elapsed: float, info: dict, **load) -> LoadCell:
     ok = [s.latency_ms for s in sent if s.status == "200"]
     errors = dict(Counter(s.status for s in sent if s.status != "200"))
-    return Cell(
-        "loadtest",
-        "http",
-        info.get("variant", "?"),
-        "open-loop" if "offered_per_s" in load else "closed-loop",
-        info.get("max_length", 0),
-        config.texts_per_request,
+    return LoadCell(
+        variant=info.get("variant", "?"),
+        max_length=info.get("max_length", 0),
+        texts_per_request=config.texts_per_request,
         rows=len(ok),
         latency_ms=summarize(ok).to_dict() if ok else None,
         samples_per_s=len(ok) * config.texts_per_request / elapsed,

@@ -12,21 +12,27 @@ from pathlib import Path
 from rich.table import Table
 
 from kit.atomic import write_atomic
-from kit.bench.results import BenchResult, Cell
+from kit.bench.results import BenchResult, Cell, GridCell, InferenceCell, LoadCell, TrainCell
 from kit.errors import KitError
 from kit.export.validation import format_points
 from kit.records import read_record
 from kit.tables import titled_table
 
 LATENCY_KEYS = ("p50", "p90", "p99", "p999", "mean")
-CSV_FIELDS = [f.name for f in fields(Cell) if f.name != "latency_ms"] + [f"latency_{k}_ms" for k in LATENCY_KEYS]
+
+
+def csv_fields(result: BenchResult) -> list[str]:
+    """The columns of results.csv: the fields of the result's cell types, latency spread into columns."""
+    kinds = list(dict.fromkeys(type(c) for c in result.cells)) or [InferenceCell]
+    names = dict.fromkeys(f.name for kind in kinds for f in fields(kind) if f.name != "latency_ms")
+    return [*names, *(f"latency_{k}_ms" for k in LATENCY_KEYS)]
 
 
 def _flat(cell: Cell) -> dict:
     row = {k: v for k, v in asdict(cell).items() if k != "latency_ms"}
-    row["errors"] = json.dumps(cell.errors) if cell.errors is not None else None
-    for name in ("accuracy_delta_ci95", "quarter_p99_ms"):  # lists: one JSON cell each
-        row[name] = json.dumps(getattr(cell, name)) if getattr(cell, name) else None
+    for name in ("accuracy_delta_ci95", "quarter_p99_ms", "errors"):  # lists and maps: one JSON cell each
+        if name in row:
+            row[name] = json.dumps(row[name]) if row[name] is not None else None
     row.update({f"latency_{k}_ms": (cell.latency_ms or {}).get(k) for k in LATENCY_KEYS})
     return row
 
@@ -44,18 +50,18 @@ def _latency_columns():
     return [(f"{k} ms", lambda c, k=k: _fmt((c.latency_ms or {}).get(k), ".2f")) for k in ("p50", "p90", "p99")]
 
 
-def _load(cell: Cell) -> str:
+def _load(cell: LoadCell) -> str:
     """A load-test level: its clients (closed loop) or its offered rate (open loop)."""
-    if cell.offered_per_s is not None:
+    if cell.loop == "open":
         return f"{cell.offered_per_s:,.1f} req/s offered"
     return f"{cell.concurrency} clients"
 
 
 def _columns(result: BenchResult) -> list[tuple[str, callable]]:
-    if result.cells and all(c.scenario == "loadtest" for c in result.cells):
+    if result.cells and all(isinstance(c, LoadCell) for c in result.cells):
         return [
             ("load", _load),
-            ("texts/request", lambda c: str(c.batch_size)),
+            ("texts/request", lambda c: str(c.texts_per_request)),
             ("ok requests", lambda c: f"{c.rows:,}"),
             ("achieved texts/s", lambda c: _fmt(c.samples_per_s, ",.1f")),
             *_latency_columns(),
@@ -64,7 +70,7 @@ def _columns(result: BenchResult) -> list[tuple[str, callable]]:
             ("errors", lambda c: ", ".join(f"{k}: {v}" for k, v in (c.errors or {}).items()) or "0"),
         ]
     accuracy = "accuracy" if result.accuracy_meaningful else "accuracy (random weights)"
-    train = all(c.scenario == "train" for c in result.cells)
+    train = all(isinstance(c, TrainCell) for c in result.cells)
     columns = [
         ("backend", lambda c: f"{c.backend}:{c.precision}"),
         ("strategy", lambda c: c.strategy_label),
@@ -87,10 +93,10 @@ def _columns(result: BenchResult) -> list[tuple[str, callable]]:
 
 
 def best_per_backend(result: BenchResult) -> set[int]:
-    """Indices of the highest-throughput cell of each backend:precision."""
+    """Indices of the highest-throughput cell of each backend:precision (of each variant served, in a load test)."""
     best: dict[str, int] = {}
     for i, c in enumerate(result.cells):
-        key = f"{c.backend}:{c.precision}"
+        key = c.variant if isinstance(c, LoadCell) else f"{c.backend}:{c.precision}"
         if c.status == "ok" and (key not in best or c.samples_per_s > result.cells[best[key]].samples_per_s):
             best[key] = i
     return set(best.values())
@@ -146,7 +152,7 @@ def plot(result: BenchResult, folder: Path) -> list[Path]:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    ok = [c for c in result.cells if c.status == "ok" and c.scenario != "loadtest"]
+    ok = [c for c in result.cells if c.status == "ok" and isinstance(c, GridCell)]
     if not ok:
         return []
     backends = sorted({f"{c.backend}:{c.precision}" for c in ok})
@@ -204,7 +210,7 @@ def write_records(result: BenchResult, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / "results.json", json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
     rows = io.StringIO()
-    writer = csv.DictWriter(rows, fieldnames=CSV_FIELDS)
+    writer = csv.DictWriter(rows, fieldnames=csv_fields(result))
     writer.writeheader()
     writer.writerows(_flat(c) for c in result.cells)
     write_atomic(folder / "results.csv", rows.getvalue())

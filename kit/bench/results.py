@@ -1,44 +1,38 @@
-"""What a benchmark measured: one `Cell` per backend x strategy x batch size (or load-test level),
-and the `BenchResult` that holds them with the environment. Written by `kit.bench.runner` and
-`kit.bench.loadtest`, rendered by `kit.bench.report`."""
+"""What a measurement found, one typed cell per scenario: `InferenceCell` (backend x strategy x batch size:
+speed, latency, accuracy), `TrainCell` (optimizer steps per strategy), `LoadCell` (a load-test level
+against a running server), and the `BenchResult` that holds them with the environment. Written by
+`kit.bench.runner` and `kit.bench.loadtest`, rendered by `kit.bench.report`."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 OLD_STRATEGY_NAMES = {"sorted": "bucketed"}  # results written before the benchmark used the batching names
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Cell:
-    """One measured combination. Times in ms; throughput end to end (tokenization included)."""
+    """What every scenario reports. Times in ms; throughput end to end (tokenization included)."""
 
     scenario: str
-    backend: str
-    precision: str
-    strategy: str
-    max_length: int
-    batch_size: int
-    status: str = "ok"  # ok | skipped
-    reason: str | None = None  # why skipped; for a measured cell, a caveat
+    status: str = "ok"  # ok | skipped | failed
+    reason: str | None = None  # why not ok; for a measured cell, a caveat
     rows: int = 0
-    accuracy: float | None = None
-    f1: float | None = None
-    agreement: float | None = None  # share of predictions equal to the reference (torch fp32, else the first fp32)
-    accuracy_delta: float | None = None  # accuracy minus the reference's on the same rows
-    accuracy_delta_ci95: list[float] | None = None  # its paired (McNemar) 95% interval
-    latency_ms: dict | None = None  # per batch: count, mean, p50, p90, p99, min, max
     samples_per_s: float | None = None
+    latency_ms: dict | None = None  # count, mean, p50, p90, p99, p999, min, max (per batch, or per request)
+
+
+@dataclass(kw_only=True)
+class GridCell(Cell):
+    """One backend x strategy x batch size of the benchmark grid."""
+
+    backend: str
+    precision: str  # torch's dtype, or the export variant
+    strategy: str
+    max_length: int  # fixed: the pad length; else the truncation
+    batch_size: int
     real_tokens_per_s: float | None = None
-    tokenize_s: float | None = None
     padding_efficiency: float | None = None
-    peak_memory_mb: float | None = None
-    runs_on: str | None = None  # where the model really ran: "cuda" or "cpu" (ONNX Runtime's actual provider)
-    tf32: bool | None = None  # fp32 matmuls computed as TF32 (CUDA only; None where it does not apply)
-    concurrency: int | None = None  # closed-loop load test: clients in flight
-    offered_per_s: float | None = None  # open-loop load test: requests/s scheduled
-    quarter_p99_ms: list[float] | None = None  # load test: p99 per quarter of the run (growing: over capacity)
-    errors: dict[str, int] | None = None  # loadtest: failed requests by status
 
     @property
     def strategy_label(self) -> str:
@@ -48,6 +42,64 @@ class Cell:
     @property
     def label(self) -> str:
         return f"{self.backend}:{self.precision} {self.strategy_label} b{self.batch_size}"
+
+
+@dataclass(kw_only=True)
+class InferenceCell(GridCell):
+    scenario: str = "inference"
+    accuracy: float | None = None
+    f1: float | None = None
+    agreement: float | None = None  # share of predictions equal to the reference (torch fp32, else the first fp32)
+    accuracy_delta: float | None = None  # accuracy minus the reference's on the same rows
+    accuracy_delta_ci95: list[float] | None = None  # its paired (McNemar) 95% interval
+    tokenize_s: float | None = None
+    peak_memory_mb: float | None = None
+    runs_on: str | None = None  # where the model really ran: "cuda" or "cpu" (the runtime's own answer)
+    tf32: bool | None = None  # fp32 matmuls computed as TF32 (CUDA only; None where it does not apply)
+
+
+@dataclass(kw_only=True)
+class TrainCell(GridCell):
+    scenario: str = "train"
+
+
+@dataclass(kw_only=True)
+class LoadCell(Cell):
+    """One load-test level: `concurrency` clients (closed loop) or `offered_per_s` requests/s (open loop)."""
+
+    scenario: str = "loadtest"
+    variant: str  # what the server ran (its /info)
+    max_length: int
+    texts_per_request: int
+    concurrency: int | None = None
+    offered_per_s: float | None = None
+    quarter_p99_ms: list[float] | None = None  # p99 per quarter of the level (growing: over capacity)
+    errors: dict[str, int] | None = None  # failed requests by status
+
+    @property
+    def loop(self) -> str:
+        return "open" if self.offered_per_s is not None else "closed"
+
+    @property
+    def label(self) -> str:
+        load = f"{self.offered_per_s:,.1f} req/s" if self.loop == "open" else f"{self.concurrency} clients"
+        return f"{self.variant} {load} x{self.texts_per_request}"
+
+
+CELLS = {"inference": InferenceCell, "train": TrainCell, "loadtest": LoadCell}
+
+
+def cell_from_dict(data: dict) -> Cell:
+    """A cell as results.json holds it, also as written before cells were typed (a load-test level kept
+    its variant in `precision`, its texts per request in `batch_size`)."""
+    data = dict(data)
+    kind = CELLS[data["scenario"]]
+    if kind is LoadCell and "variant" not in data:
+        data["variant"], data["texts_per_request"] = data["precision"], data["batch_size"]
+    if "strategy" in data:
+        data["strategy"] = OLD_STRATEGY_NAMES.get(data["strategy"], data["strategy"])
+    names = {f.name for f in fields(kind)}
+    return kind(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass
@@ -67,5 +119,5 @@ class BenchResult:
 
     @classmethod
     def from_dict(cls, data: dict) -> BenchResult:
-        cells = [Cell(**c | {"strategy": OLD_STRATEGY_NAMES.get(c["strategy"], c["strategy"])}) for c in data["cells"]]
+        cells = [cell_from_dict(c) for c in data["cells"]]
         return cls(data["config"], data["environment"], data["accuracy_meaningful"], cells)

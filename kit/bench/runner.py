@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from kit.batching import STRATEGIES, pad_batch, plan_batches, restore_order
-from kit.bench.results import BenchResult, Cell
+from kit.bench.results import BenchResult, InferenceCell, TrainCell
 from kit.bench.stats import summarize
 from kit.data.nsmc import DataConfig, NsmcSplits, Split, load_nsmc
 from kit.environment import environment
@@ -251,7 +251,13 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
                     reason = str(e)
             for strategy, length in _strategy_cells(config):
                 for batch_size in config.batch_sizes:
-                    cell = Cell("inference", spec.name, spec.precision, strategy, length, batch_size)
+                    cell = InferenceCell(
+                        backend=spec.name,
+                        precision=spec.precision,
+                        strategy=strategy,
+                        max_length=length,
+                        batch_size=batch_size,
+                    )
                     result.cells.append(cell)
                     if reason is not None:
                         cell.status, cell.reason = "skipped", reason
@@ -329,13 +335,12 @@ def run_train_bench(config: BenchConfig, progress=print, on_cell=None) -> BenchR
                         splits,
                     )
                 t = result.train
-                cell = Cell(
-                    "train",
-                    "torch",
-                    t["precision"],
-                    strategy,
-                    config.max_length,
-                    batch_size,
+                cell = TrainCell(
+                    backend="torch",
+                    precision=t["precision"],
+                    strategy=strategy,
+                    max_length=config.max_length,
+                    batch_size=batch_size,
                     rows=t["samples"],
                     samples_per_s=t["samples_per_s"],
                     real_tokens_per_s=t["real_tokens_per_s"],

@@ -18,12 +18,13 @@ import io
 from pathlib import Path
 
 from kit.errors import ModelError
+from kit.runtime.backend import BackendUnavailable
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 CUDA_OPTIONS = {"use_tf32": "0"}  # strict fp32: TF32 matmuls would differ from torch fp32 in the 3rd decimal
 
 
-class ProviderUnavailable(ModelError):
+class ProviderUnavailable(BackendUnavailable):
     """The provider asked for cannot run here (the benchmark reports such a backend as skipped)."""
 
 

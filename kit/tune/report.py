@@ -16,17 +16,26 @@ from kit.tune.config import Trial, TuneConfig, TuneResult, describe
 JSON, PLOT, SERVE_ENV = "tune.json", "tune.png", "serve.env"
 
 
-def judge(trial: Trial, config: TuneConfig) -> Trial:
-    """Mark a trial feasible, or say which constraint it breaks."""
+def broken_constraints(trial: Trial, config: TuneConfig, load_only: bool = False) -> list[str]:
+    """The constraints a trial breaks. `load_only`: those that say whether it held its load (errors, the
+    latency budget), which is what the serve search's rate steps judge; the rest judge a configuration."""
     broken = []
     if trial.errors:
         broken.append(f"errors {trial.errors}")
     if trial.p99_ms > config.p99_ms:
         broken.append(f"p99 {trial.p99_ms:,.1f} ms > {config.p99_ms:g}")
+    if load_only:
+        return broken
     if config.min_throughput and trial.throughput < config.min_throughput:
         broken.append(f"{trial.throughput:,.1f} texts/s < {config.min_throughput:g}")
     if trial.accuracy_delta is not None and trial.accuracy_delta < -config.accuracy_tolerance:
         broken.append(f"accuracy {trial.accuracy_delta:+.2f} pt < -{config.accuracy_tolerance:g}")
+    return broken
+
+
+def judge(trial: Trial, config: TuneConfig, load_only: bool = False) -> Trial:
+    """Mark a trial feasible, or say which constraint it breaks."""
+    broken = broken_constraints(trial, config, load_only)
     trial.feasible, trial.why_not = not broken, "; ".join(broken) or None
     return trial
 

@@ -24,6 +24,7 @@ from kit.errors import KitError
 from kit.serve.config import BatcherConfig
 from kit.serve.env_file import setting_env_names
 from kit.tune.config import Trial, TuneConfig, describe
+from kit.tune.report import judge
 
 BEAT_BY = 1.05  # a candidate must hold 5% more than the best rate to replace it
 START_S = 120  # a server gets this long to load its model and answer /health
@@ -149,9 +150,7 @@ class ServeSearch:
             offered=cell.offered_per_s,
             errors=cell.errors or {},
         )
-        trial.feasible = not trial.errors and trial.p99_ms <= self.config.p99_ms
-        trial.why_not = None if trial.feasible else (f"errors {trial.errors}" if trial.errors else "p99 over budget")
-        self.trials.append(trial)
+        self.trials.append(judge(trial, self.config, load_only=True))
         self.progress(
             f"{describe(settings)}: offered {trial.offered:,.1f} req/s (asked {rate:,.1f}), achieved "
             f"{trial.throughput:,.1f} texts/s, p99 {trial.p99_ms:,.0f} ms: "
