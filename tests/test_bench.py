@@ -193,3 +193,44 @@ def test_results_written_with_the_old_strategy_name_read_as_bucketed(bench_run, 
     result = CliRunner().invoke(main, ["bench", "compare", str(tmp_path / "old.json"), str(out / "results.json")])
     assert result.exit_code == 0, result.output
     assert "bucketed" in result.output and "sorted" not in result.output
+
+
+def test_batches_are_padded_with_the_exports_pad_id_and_a_new_backend_is_one_registry_line(
+    tiny_export, nsmc_dir, tmp_path, monkeypatch
+):
+    """The pad id comes from the export (before, the benchmark padded with 0 whatever it recorded); and a
+    backend added as one class and one registry entry runs through bench like the built-in ones."""
+    import shutil
+
+    from kit.bench.runner import BenchConfig, run_bench
+    from kit.data.nsmc import DataConfig
+    from kit.runtime.ort_backend import OrtBackend
+    from kit.runtime.registry import BACKENDS
+
+    export = tmp_path / "export"
+    shutil.copytree(tiny_export.path, export)
+    manifest = json.loads((export / "export.json").read_text())
+    manifest["pad_token_id"] = 3  # another id in the vocabulary: only the manifest says which
+    (export / "export.json").write_text(json.dumps(manifest))
+    padding: list[np.ndarray] = []
+
+    class Recording(OrtBackend):
+        def timed(self, batch):
+            padding.append(batch["input_ids"][batch["attention_mask"] == 0])
+            return super().timed(batch)
+
+    monkeypatch.setitem(BACKENDS, "recording", Recording)
+    config = BenchConfig(
+        export=str(export),
+        backends=("recording:fp32",),
+        strategies=("fixed",),
+        fixed_lengths=(64,),
+        max_length=64,
+        batch_sizes=(8,),
+        limit=24,
+        data=DataConfig(data_dir=str(nsmc_dir), val_ratio=0.0),
+    )
+    result = run_bench(config, progress=lambda line: None)
+    assert [c.status for c in result.cells] == ["ok"]
+    pads = np.concatenate(padding)
+    assert pads.size and set(pads.tolist()) == {3}

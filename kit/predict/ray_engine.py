@@ -99,7 +99,8 @@ def scored_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[
     check_model_files(config.model, config.variant)  # a corrupt file fails here in one line, not in every actor
     variant = config.variant
     if variant == AUTO:  # chosen once, here, so that every actor runs the same variant
-        choice = choose_variant(config.model, BackendOptions(provider="cpu" if config.gpus_per_actor == 0 else "auto"))
+        options = BackendOptions(provider="cpu" if config.gpus_per_actor == 0 else "auto")
+        choice = choose_variant(config.model, options, config.batch_size)
         variant = choice.name
         print(choice.reason, file=sys.stderr)
     for _ in reader.chunks(config.chunk_rows):

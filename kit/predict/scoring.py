@@ -84,7 +84,9 @@ def score_file(config: PredictConfig) -> PredictResult:
 
 
 def _local_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[str, list]], list[str], str]:
-    classifier = load_classifier(config.model, config.variant, config.provider, config.threads)
+    classifier = load_classifier(
+        config.model, config.variant, config.provider, config.threads, batch_size=config.batch_size
+    )
     if classifier.backend.choice:
         print(classifier.backend.choice, file=sys.stderr)
 

@@ -30,9 +30,12 @@ def is_export(model: str | Path) -> bool:
     return (Path(model) / MANIFEST).is_file()
 
 
-def load_backend(model: str | Path, variant: str | None = None, options: BackendOptions = BackendOptions()):
+def load_backend(
+    model: str | Path, variant: str | None = None, options: BackendOptions = BackendOptions(), batch_size: int = 32
+):
     """The backend for a folder: an export's variant (default: the export's default; `auto`: the fastest
-    valid one on this machine, its `choice` saying why), or PyTorch fp32 for a model folder.
+    valid one on this machine in batches of `batch_size`, its `choice` saying why), or PyTorch fp32 for a
+    model folder.
     `options.provider`: auto (CUDA where it really loads, else the CPU), cpu or cuda (an error where it
     cannot run)."""
     from kit.runtime.registry import BACKENDS, variant_backend
@@ -47,7 +50,7 @@ def load_backend(model: str | Path, variant: str | None = None, options: Backend
     if variant == AUTO:
         from kit.runtime.variant_choice import choose_variant
 
-        choice = choose_variant(folder, options)
+        choice = choose_variant(folder, options, batch_size)
     name = choice.name if choice else variant or manifest["default_variant"]
     entry = variants_by_name(manifest).get(name, {})  # an unknown name is the backend's error to report
     backend = BACKENDS[variant_backend(entry)](BackendSpec(variant_backend(entry), name), folder, options)
@@ -62,10 +65,11 @@ def load_classifier(
     threads: int | None = None,
     spinning: bool = True,
     streams: int = 1,
+    batch_size: int = 32,
 ) -> TextClassifier:
-    """Texts in, logits out for a folder (`load_backend`)."""
+    """Texts in, logits out for a folder (`load_backend`; `batch_size`: what `--variant auto` times)."""
     options = BackendOptions(provider=provider, threads=threads, spinning=spinning, streams=streams)
-    return TextClassifier(load_backend(model, variant, options))
+    return TextClassifier(load_backend(model, variant, options, batch_size))
 
 
 def classifier_labels(model: str | Path) -> list[str]:

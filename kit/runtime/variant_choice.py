@@ -3,7 +3,9 @@
 Which variant is fastest depends on the CPU (OpenVINO bf16 wins where AMX computes it, int8 where only
 VNNI does, and bf16 is slower than fp32 where it is emulated), so it is not read from a table: every
 candidate that can run here is loaded and timed on the same reviews (the sample shipped with the kit,
-length-sorted batches like serving's), best of a few passes, and the choice says why.
+length-sorted batches of the size the caller runs: `predict`'s --batch-size, the server's typical call),
+best of a few passes, and the choice says why. The batch size matters: on CPU A OpenVINO's int8 is 1.3x
+ONNX Runtime's at 32 sequences a call and 0.9x at 8 (bench/results/openvino-avx512_vnni/batch-sizes).
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from kit.runtime.backend import BackendOptions, BackendSpec
 from kit.runtime.text_classifier import encode_ids
 
 PROBE_TEXTS = 96
-PROBE_BATCH = 32
 PROBE_PASSES = 3
 
 
 @dataclass
 class VariantChoice:
     name: str
+    batch_size: int
     speeds: dict[str, float]  # samples/s per variant timed
     left_out: dict[str, str]  # variant -> why it was not a candidate
 
@@ -34,7 +36,10 @@ class VariantChoice:
     def reason(self) -> str:
         timed = ", ".join(f"{n} {s:,.1f}/s" for n, s in sorted(self.speeds.items(), key=lambda kv: -kv[1]))
         skipped = "".join(f"; {n} left out: {why}" for n, why in self.left_out.items())
-        return f"--variant auto chose {self.name}, the fastest here ({timed}; samples/s on this machine){skipped}"
+        return (
+            f"--variant auto chose {self.name}, the fastest here ({timed}; samples/s on this machine, batches of "
+            f"{self.batch_size}){skipped}"
+        )
 
 
 def _candidates(folder: Path, options: BackendOptions) -> tuple[list[tuple[str, str]], dict[str, str]]:
@@ -55,7 +60,9 @@ def _candidates(folder: Path, options: BackendOptions) -> tuple[list[tuple[str, 
     return candidates, left_out
 
 
-def choose_variant(folder: str | Path, options: BackendOptions = BackendOptions()) -> VariantChoice:
+def choose_variant(
+    folder: str | Path, options: BackendOptions = BackendOptions(), batch_size: int = 32
+) -> VariantChoice:
     """Time every candidate variant and return the fastest, with the figures that chose it."""
     from kit.runtime.registry import BACKENDS
 
@@ -73,9 +80,9 @@ def choose_variant(folder: str | Path, options: BackendOptions = BackendOptions(
         best = float("inf")
         for _ in range(1 + PROBE_PASSES):  # one more: the slower first pass (allocations) never is the best
             start = time.perf_counter()
-            predict_in_batches(backend.predict, seqs, "bucketed", PROBE_BATCH, backend.max_length, backend.pad_id)
+            predict_in_batches(backend.predict, seqs, "bucketed", batch_size, backend.max_length, backend.pad_id)
             best = min(best, time.perf_counter() - start)
         speeds[name] = len(seqs) / best
     if not speeds:
         raise ModelError(f"{folder}: no variant can run here ({'; '.join(f'{n}: {w}' for n, w in left_out.items())})")
-    return VariantChoice(max(speeds, key=speeds.get), speeds, left_out)
+    return VariantChoice(max(speeds, key=speeds.get), batch_size, speeds, left_out)

@@ -128,6 +128,11 @@ def _error_handlers(app: FastAPI) -> None:
         return reply(500, f"internal error ({type(exc).__name__})", {"Connection": "close"})
 
 
+# `--variant auto` times variants at the size of a loaded server's model calls: 12.6-13 sequences per call at
+# concurrency 64 on CPU A (bench/results/openvino-avx512_vnni/serve/summary.md).
+AUTO_PROBE_BATCH = 12
+
+
 def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | None = None) -> FastAPI:
     """The app; the model loads and warms up in the lifespan, so /health is 503 until then. A model that
     cannot load (a provider that cannot run, a corrupt file) is reported to `on_load_failure`; without one,
@@ -149,6 +154,7 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
                 config.threads,
                 spinning=config.spinning,
                 streams=config.batching.parallel_calls,
+                batch_size=AUTO_PROBE_BATCH,
             ),
         )
         if classifier.backend.choice:
