@@ -52,8 +52,8 @@ class OpenVinoBackend(Backend):
             "PERFORMANCE_HINT": "THROUGHPUT" if options.streams > 1 else "LATENCY",
             "NUM_STREAMS": options.streams,
         }
-        if options.threads:
-            config["INFERENCE_NUM_THREADS"] = options.threads
+        if options.threads:  # per call, as ONNX Runtime's: each stream runs one call
+            config["INFERENCE_NUM_THREADS"] = options.threads * options.streams
         try:
             self.compiled = core.compile_model(core.read_model(export.model_path), "CPU", config)
         except RuntimeError as e:  # OpenVINO raises RuntimeError for unreadable or unsupported models
