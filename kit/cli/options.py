@@ -134,16 +134,6 @@ def config_from(config_cls, settings: dict, **given):
     return config_cls(**{name: settings.pop(name) for name in list(settings) if name in names}, **given)
 
 
-def texts_file_option(flag: str, name: str):
-    return click.option(
-        flag,
-        name,
-        type=click.Path(dir_okay=False, exists=True),
-        default=None,
-        help="One text per line.  [default: NSMC test reviews]",
-    )
-
-
 def progress_printer():
     """A console and a `progress(line)` callback that prints dimmed status lines to it."""
     console = make_console()
