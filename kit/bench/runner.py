@@ -34,7 +34,7 @@ from kit.progress import progress_bar
 from kit.runtime.backend import BackendOptions, BackendSpec, BackendUnavailable
 from kit.runtime.hf import model_setting, no_weights_setting, overrides_setting
 from kit.runtime.registry import BACKENDS, parse_backend
-from kit.runtime.text_classifier import load_tokenizer_json
+from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
 from kit.settings import check_settings, setting
 
 SCENARIOS = ("inference", "train")  # `nsmckit loadtest` writes scenario "loadtest" cells
@@ -64,7 +64,7 @@ class BenchConfig:
         choices=STRATEGIES,
     )
     fixed_lengths: tuple[int, ...] = setting((128, 512), "Pad lengths for the fixed strategy.", min=2)
-    max_length: int = setting(128, "Truncation for dynamic/sorted (and for fixed shorter than it).", min=2)
+    max_length: int = setting(128, "Truncation for dynamic/bucketed (and for fixed shorter than it).", min=2)
     batch_sizes: tuple[int, ...] = setting((1, 8, 32, 128), "Comma-separated batch sizes.", min=1)
     data: DataConfig = field(default_factory=lambda: DataConfig(val_ratio=0.0))
     limit: int | None = setting(1024, "Evaluation rows from the test split (--all-rows: all 50,000).", min=1)
@@ -98,8 +98,6 @@ class Tokenized:
         self._ids: dict[int, tuple[list[np.ndarray], float]] = {}
 
     def at(self, length: int) -> tuple[list[np.ndarray], float]:
-        from kit.runtime.text_classifier import encode_ids
-
         if length not in self._ids:
             start = time.perf_counter()
             seqs = encode_ids(self.tokenizer, self.texts, length)
@@ -303,8 +301,8 @@ def _save_tokenizer(config: BenchConfig, folder: Path) -> Path:
 
 
 def run_train_bench(config: BenchConfig, progress=print, on_cell=None) -> BenchResult:
-    """Fixed optimizer steps per strategy (`sorted` trains bucketed; `fixed` pads to max_length): samples/s,
-    real tokens/s, padding efficiency."""
+    """Fixed optimizer steps per strategy (`fixed` pads to max_length): samples/s, real tokens/s, padding
+    efficiency."""
     from kit.train.finetune import FinetuneConfig, finetune
 
     if config.model is None:

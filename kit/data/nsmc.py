@@ -152,6 +152,24 @@ def load_test_texts(config: DataConfig) -> tuple[str, ...]:
     return tuple(read_nsmc_file(_paths(config, ("test",))["test"]).texts)
 
 
+def sample_reviews() -> list[str]:
+    """The reviews shipped with the kit (kit/data/sample_reviews.txt): real text where no NSMC copy is given."""
+    from importlib import resources
+
+    return resources.files("kit.data").joinpath("sample_reviews.txt").read_text(encoding="utf-8").splitlines()
+
+
+def head_reviews(data_dir: str | None, split: str, rows: int) -> tuple[list[str], str]:
+    """The first `rows` reviews of a release file (a seeded shuffle, so its head is a random sample) where a
+    local copy is given, else of the sample shipped with the kit; and where they came from."""
+    path = Path(data_dir) / FILES[split] if data_dir else None
+    if path is not None and path.is_file():
+        texts, source = read_nsmc_file(path).texts[:rows], str(path)
+    else:
+        texts, source = sample_reviews()[:rows], "kit/sample_reviews.txt"
+    return texts, f"{len(texts)} reviews from {source}"
+
+
 def read_texts(path: str | Path) -> tuple[str, ...]:
     """A file of one text per line (blank lines skipped)."""
     lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]

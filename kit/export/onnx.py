@@ -258,9 +258,10 @@ def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportC
             options = BackendOptions(provider=variant["provider"], allow_invalid=True)
             backend = BACKENDS[name](BackendSpec(name, variant["name"]), stage, options)
             run = counting_rows(backend.predict, bar)
-            exact = made.exact
-            check = compare(reference, logits_per_strategy(run, seqs, config.batch_size, max_length, pad_id), exact)
-            if approximate and not exact:
+            check = compare(
+                reference, logits_per_strategy(run, seqs, config.batch_size, max_length, pad_id), made.exact
+            )
+            if approximate and not made.exact:
                 preds = predictions(run, labeled_seqs)
                 check.labeled = paired_accuracy(labeled[1], reference_preds, preds, config.accuracy_tolerance)
             variant["validation"] = check.to_dict() | {"providers": backend.providers}

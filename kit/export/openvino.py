@@ -13,30 +13,16 @@ PyTorch fp32.
 from __future__ import annotations
 
 import logging
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from kit.data.nsmc import head_reviews
 from kit.errors import KitError
 from kit.export.variant import Variant
 
 OV_VARIANTS = ("ov-bf16", "ov-int8")
 INT8_IR = "openvino/model_int8.xml"
-
-
-def calibration_texts(data_dir: str | None, rows: int) -> tuple[list[str], str]:
-    """The first `rows` NSMC training reviews (the release's file is a seeded shuffle, so its head is a random
-    sample; training rows keep the test split unseen), else the sample shipped with the kit."""
-    path = Path(data_dir) / "ratings_train.txt" if data_dir else None
-    if path is not None and path.is_file():
-        from kit.data.nsmc import read_nsmc_file
-
-        texts = read_nsmc_file(path).texts[:rows]
-        return texts, f"{len(texts)} reviews from {path}"
-    sample = resources.files("kit.data").joinpath("sample_reviews.txt").read_text(encoding="utf-8")
-    texts = sample.splitlines()[:rows]
-    return texts, f"{len(texts)} reviews from kit/sample_reviews.txt"
 
 
 def check_openvino() -> None:
@@ -74,7 +60,8 @@ def build_openvino_variants(
     """The `ov-*` variants, files written into `stage` (which holds model.onnx and tokenizer.json)."""
     from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
 
-    texts, described = calibration_texts(data_dir, rows)
+    # Training rows: the test split, which validation judges on, stays unseen.
+    texts, described = head_reviews(data_dir, "train", rows)
     progress(f"quantizing ov-int8 with NNCF, calibrated on {described}")
     tokenizer = load_tokenizer_json(stage / "tokenizer.json", max_length)
     quantization = _quantize_int8(stage, encode_ids(tokenizer, texts), pad_id)

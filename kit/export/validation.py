@@ -14,7 +14,6 @@ labels, prediction agreement stands in (a weaker judge: near-zero margins flip o
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -125,14 +124,10 @@ class VariantCheck:
 
 def validation_texts(data_dir: str | None, rows: int) -> tuple[list[str], str]:
     """NSMC test reviews when a local copy is given, else the sample shipped with the kit; plus hard cases."""
-    if data_dir and (Path(data_dir) / "ratings_test.txt").is_file():
-        from kit.data.nsmc import read_nsmc_file
+    from kit.data.nsmc import head_reviews
 
-        texts, source = read_nsmc_file(Path(data_dir) / "ratings_test.txt").texts[:rows], f"{data_dir}/ratings_test.txt"
-    else:
-        sample = resources.files("kit.data").joinpath("sample_reviews.txt").read_text(encoding="utf-8")
-        texts, source = sample.splitlines()[:rows], "kit/sample_reviews.txt"
-    return texts + HARD_CASES, f"{len(texts)} reviews from {source} + {len(HARD_CASES)} hard cases"
+    texts, described = head_reviews(data_dir, "test", rows)
+    return texts + HARD_CASES, f"{described} + {len(HARD_CASES)} hard cases"
 
 
 def labeled_reviews(data_dir: str | None, rows: int) -> tuple[list[str], np.ndarray, str] | None:

@@ -45,17 +45,16 @@ def load_backend(
         if variant:
             raise ModelError(f"{folder}: --variant is for export folders (no {MANIFEST} here)")
         return BACKENDS["torch"](BackendSpec("torch"), folder, options)
-    manifest = read_manifest(folder)
-    choice = None
     if variant == AUTO:
         from kit.runtime.variant_choice import choose_variant
 
         choice = choose_variant(folder, options, batch_size)
-    name = choice.name if choice else variant or manifest["default_variant"]
-    entry = variants_by_name(manifest).get(name, {})  # an unknown name is the backend's error to report
-    backend = BACKENDS[variant_backend(entry)](BackendSpec(variant_backend(entry), name), folder, options)
-    backend.choice = choice.reason if choice else None
-    return backend
+        choice.backend.choice = choice.reason
+        return choice.backend
+    manifest = read_manifest(folder)
+    name = variant or manifest["default_variant"]
+    backend = variant_backend(variants_by_name(manifest).get(name, {}))  # an unknown name: the backend says so
+    return BACKENDS[backend](BackendSpec(backend, name), folder, options)
 
 
 def load_classifier(

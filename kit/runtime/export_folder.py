@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kit.errors import ModelError
 from kit.manifest import MANIFEST, read_manifest, variants_by_name, verify_file
+from kit.runtime.backend import Backend, BackendOptions, BackendSpec
 from kit.runtime.text_classifier import load_tokenizer_json
 
 
@@ -83,3 +84,25 @@ def open_variant(folder: str | Path, variant: str | None = None, allow_invalid: 
             f"{tokenizer.get_vocab_size()} tokens; export again"
         )
     return ExportVariant(folder, manifest, entry, model_path, tokenizer)
+
+
+class ExportBackend(Backend):
+    """A backend that runs one variant of an export folder: the model's contract (tokenizer, max_length,
+    pad id, labels) and the variant's record come from export.json, the same for every runtime."""
+
+    manifest: dict
+    variant: dict
+
+    def _open(self, model: str | Path, spec: BackendSpec, options: BackendOptions) -> ExportVariant:
+        """The variant `spec` names, checked, its contract adopted; a variant its export judged invalid loads
+        only with `options.allow_invalid` (the benchmark times it, said beside every cell)."""
+        export = open_variant(model, spec.precision, options.allow_invalid)
+        self.manifest, self.variant = export.manifest, export.variant
+        self.tokenizer, self.max_length, self.pad_id, self.labels = (
+            export.tokenizer,
+            export.max_length,
+            export.pad_id,
+            export.labels,
+        )
+        self.note = None if export.variant["valid"] else "variant failed its export validation"
+        return export

@@ -12,6 +12,7 @@ infer request per calling thread); 1 is the latency setting, all threads on one 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import threading
 import time
@@ -20,13 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from kit.errors import ModelError
-from kit.runtime.backend import Backend, BackendOptions, BackendSpec, BackendUnavailable
-from kit.runtime.export_folder import open_variant
+from kit.runtime.backend import BackendOptions, BackendSpec, BackendUnavailable
+from kit.runtime.export_folder import ExportBackend
 
 
+@functools.cache
 def bf16_hardware() -> bool:
-    """Whether this CPU computes bf16 in hardware (AMX or AVX-512 BF16), OpenVINO's own answer: elsewhere a
-    bf16 hint runs as fp32 (or emulated), never faster."""
+    """Whether this CPU computes bf16 in hardware (AMX or AVX-512 BF16), OpenVINO's own answer (asked once per
+    process): elsewhere a bf16 hint runs as fp32 (or emulated), never faster."""
     import openvino as ov
 
     return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
@@ -37,14 +39,14 @@ def inference_precision(variant: dict) -> str:
     return variant.get("openvino", {}).get("inference_precision", "f32")
 
 
-class OpenVinoBackend(Backend):
+class OpenVinoBackend(ExportBackend):
     def __init__(self, spec: BackendSpec, model: str | Path, options: BackendOptions = BackendOptions()):
         import openvino as ov
 
         if options.provider == "cuda":
             raise BackendUnavailable("OpenVINO runs the export on the CPU here; use --provider cpu or auto")
-        export = open_variant(model, spec.precision, options.allow_invalid)
-        self.spec, self.manifest, self.variant = spec, export.manifest, export.variant
+        export = self._open(model, spec, options)
+        self.spec = spec
         self.precision = inference_precision(export.variant)
         core = ov.Core()
         config = {
@@ -63,13 +65,6 @@ class OpenVinoBackend(Backend):
         self._requests = threading.local()  # an infer request serves one call at a time: one per thread
         self.runs_on = "cpu"
         self.providers = list(self.compiled.get_property("EXECUTION_DEVICES"))
-        self.tokenizer, self.max_length, self.pad_id, self.labels = (
-            export.tokenizer,
-            export.max_length,
-            export.pad_id,
-            export.labels,
-        )
-        self.note = None if export.variant["valid"] else "variant failed its export validation"
         self.description = f"openvino cpu, {export.folder} {export.name}"
 
     @staticmethod

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.runtime.backend import Backend, BackendOptions, BackendSpec, BackendUnavailable
-from kit.runtime.export_folder import open_variant
+from kit.runtime.backend import BackendOptions, BackendSpec, BackendUnavailable
+from kit.runtime.export_folder import ExportBackend
 from kit.runtime.ort_providers import create_session, cuda_built, session_provider
 
 
@@ -35,10 +35,9 @@ def bound_run(session, batch: dict[str, np.ndarray], device: str) -> tuple[np.nd
     return binding.copy_outputs_to_cpu()[0].astype(np.float32, copy=False), ms
 
 
-class OrtBackend(Backend):
+class OrtBackend(ExportBackend):
     def __init__(self, spec: BackendSpec, model: str | Path, options: BackendOptions = BackendOptions()):
-        # A variant its export judged invalid is still timed (what it costs in accuracy shows beside its speed).
-        export = open_variant(model, spec.precision, options.allow_invalid)
+        export = self._open(model, spec, options)
         if export.runtime != "onnxruntime":
             raise BackendUnavailable(
                 f"variant {export.name!r} is built for {export.runtime}: run it with {export.runtime}"
@@ -48,15 +47,7 @@ class OrtBackend(Backend):
         self.runs_on = session_provider(self.session)  # where it really runs, whatever was asked
         export.check_logits(self.session.get_outputs()[0].shape[-1])
         self.spec = BackendSpec(f"ort-{self.runs_on}", export.name)
-        self.tokenizer, self.max_length, self.pad_id, self.labels = (
-            export.tokenizer,
-            export.max_length,
-            export.pad_id,
-            export.labels,
-        )
-        self.manifest, self.variant = export.manifest, export.variant
         self.providers = self.session.get_providers()
-        self.note = None if export.variant["valid"] else "variant failed its export validation"
         self.tf32 = False if self.runs_on == "cuda" else None  # kit.runtime.ort_providers.CUDA_OPTIONS
         self.description = f"onnxruntime {self.runs_on}, {export.folder} {export.name}"
         self._inputs = [i.name for i in self.session.get_inputs()]  # only those the graph declares

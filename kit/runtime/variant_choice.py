@@ -11,11 +11,11 @@ ONNX Runtime's at 32 sequences a call and 0.9x at 8 (bench/results/openvino-avx5
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from importlib import resources
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit.batching import predict_in_batches
+from kit.data.nsmc import sample_reviews
 from kit.errors import ModelError
 from kit.manifest import read_manifest
 from kit.runtime.backend import BackendOptions, BackendSpec
@@ -31,6 +31,7 @@ class VariantChoice:
     batch_size: int
     speeds: dict[str, float]  # samples/s per variant timed
     left_out: dict[str, str]  # variant -> why it was not a candidate
+    backend: object = field(repr=False)  # the chosen variant, loaded and warm: the probe's own, not a second load
 
     @property
     def reason(self) -> str:
@@ -67,9 +68,10 @@ def choose_variant(
     from kit.runtime.registry import BACKENDS
 
     folder = Path(folder)
-    texts = resources.files("kit.data").joinpath("sample_reviews.txt").read_text(encoding="utf-8").splitlines()
+    texts = sample_reviews()
     candidates, left_out = _candidates(folder, options)
     speeds: dict[str, float] = {}
+    fastest = None
     for backend_name, name in candidates:
         try:
             backend = BACKENDS[backend_name](BackendSpec(backend_name, name), folder, options)
@@ -83,6 +85,9 @@ def choose_variant(
             predict_in_batches(backend.predict, seqs, "bucketed", batch_size, backend.max_length, backend.pad_id)
             best = min(best, time.perf_counter() - start)
         speeds[name] = len(seqs) / best
-    if not speeds:
+        if fastest is None or speeds[name] > speeds[fastest.variant["name"]]:
+            fastest = backend
+        del backend  # a slower one is released before the next loads
+    if fastest is None:
         raise ModelError(f"{folder}: no variant can run here ({'; '.join(f'{n}: {w}' for n, w in left_out.items())})")
-    return VariantChoice(max(speeds, key=speeds.get), batch_size, speeds, left_out)
+    return VariantChoice(fastest.variant["name"], batch_size, speeds, left_out, fastest)
