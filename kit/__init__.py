@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "KitError": "kit.errors",
     "plan_batches": "kit.batching",
-    "DataConfig": "kit.data.nsmc",
-    "load_nsmc": "kit.data.nsmc",
+    "DataConfig": "kit.data.splits",
+    "load_splits": "kit.data.splits",
     "encode": "kit.data.encoding",
     "FinetuneConfig": "kit.train.finetune",
     "FinetuneResult": "kit.train.finetune",

@@ -13,9 +13,12 @@ Everything here is numpy so that ONNX Runtime and the server reuse it without to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from kit.task import MODEL_INPUTS
 
 STRATEGIES = ("fixed", "dynamic", "bucketed")
 MEGABATCH = 64  # batches per sorted group when bucketing for training: enough to find neighbours, still random
@@ -100,18 +103,20 @@ def padded_length(lengths: np.ndarray, strategy: str, max_length: int, pad_to_mu
     return longest
 
 
-def pad_batch(seqs: list[np.ndarray], length: int, pad_id: int = 0) -> dict[str, np.ndarray]:
-    """Right-pad token id sequences into model inputs (int64, what BERT exports expect).
-
-    token_type_ids are all zeros for single-sentence input; we pass them anyway so
-    PyTorch, the ONNX export and the server see exactly the same inputs.
-    """
+def pad_batch(
+    seqs: list[np.ndarray], length: int, pad_id: int = 0, inputs: Sequence[str] = MODEL_INPUTS
+) -> dict[str, np.ndarray]:
+    """Right-pad token id sequences into the model's `inputs` (int64, what the exports expect): ids and
+    attention mask, and all-zero token_type_ids (single-sentence input) only for a model that takes them."""
     input_ids = np.full((len(seqs), length), pad_id, dtype=np.int64)
     attention_mask = np.zeros((len(seqs), length), dtype=np.int64)
     for row, seq in enumerate(seqs):
         input_ids[row, : len(seq)] = seq
         attention_mask[row, : len(seq)] = 1
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": np.zeros_like(input_ids)}
+    batch = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if "token_type_ids" in inputs:
+        batch["token_type_ids"] = np.zeros_like(input_ids)
+    return batch
 
 
 def restore_order(values: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -122,13 +127,19 @@ def restore_order(values: np.ndarray, order: np.ndarray) -> np.ndarray:
 
 
 def predict_in_batches(
-    predict, seqs: list[np.ndarray], strategy: str, batch_size: int, max_length: int, pad_id: int = 0
+    predict,
+    seqs: list[np.ndarray],
+    strategy: str,
+    batch_size: int,
+    max_length: int,
+    pad_id: int = 0,
+    inputs: Sequence[str] = MODEL_INPUTS,
 ) -> np.ndarray:
     """Run `predict(inputs) -> logits` over unpadded sequences with a strategy; logits in input order."""
     lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
     plan = plan_batches(lengths, batch_size, strategy, max_length)
     outputs = [
-        predict(pad_batch([seqs[i] for i in batch], int(length), pad_id))
+        predict(pad_batch([seqs[i] for i in batch], int(length), pad_id, inputs))
         for batch, length in zip(plan.batches, plan.padded_lengths)
     ]
     return restore_order(np.concatenate(outputs), plan.order)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kit.errors import ModelError
 from kit.records import read_record
+from kit.task import MODEL_INPUTS
 
 MANIFEST = "export.json"
 
@@ -54,14 +55,22 @@ def _is_variant(v) -> bool:
     )
 
 
-# field -> (check, what it must be)
-FIELDS = {
+# field -> (check, what it must be): the task's (under "task"; at the top level in exports made before tasks
+# were recorded), then the export's own
+TASK_FIELDS = {
     "max_length": (lambda v: _is_int(v, 2), "an integer of at least 2"),
     "pad_token_id": (lambda v: _is_int(v, 0), "a non-negative integer"),
     "labels": (
         lambda v: isinstance(v, list) and len(v) >= 2 and all(isinstance(x, str) for x in v),
         "a list of two or more label names",
     ),
+    "truncation_side": (lambda v: v in (None, "right", "left"), "right or left"),
+    "inputs": (
+        lambda v: v is None or (isinstance(v, list) and "input_ids" in v and set(v) <= set(MODEL_INPUTS)),
+        f"a list of the model's inputs ({', '.join(MODEL_INPUTS)})",
+    ),
+}
+FIELDS = {
     "files": (lambda v: isinstance(v, dict), "an object of file checksums"),
     "source": (lambda v: isinstance(v, dict) and isinstance(v.get("model"), str), "an object naming the source model"),
     "variants": (
@@ -75,10 +84,14 @@ def manifest_problem(manifest) -> str | None:
     """What is wrong with a manifest's fields, else None."""
     if not isinstance(manifest, dict):
         return "not a JSON object"
-    for key, (ok, wanted) in FIELDS.items():
-        if not ok(manifest.get(key)):
-            found = "missing" if key not in manifest else repr(manifest[key])[:60]
-            return f"{key!r} is {found}, expected {wanted}"
+    task = manifest.get("task", manifest)
+    if not isinstance(task, dict):
+        return "'task' is not an object"
+    for record, fields in ((task, TASK_FIELDS), (manifest, FIELDS)):
+        for key, (ok, wanted) in fields.items():
+            if not ok(record.get(key)):
+                found = "missing" if key not in record else repr(record[key])[:60]
+                return f"{key!r} is {found}, expected {wanted}"
     names = [v["name"] for v in manifest["variants"]]
     if len(set(names)) != len(names):
         return f"'variants' names one variant twice ({', '.join(names)})"

@@ -1,4 +1,6 @@
-"""Classification metrics computed locally (`evaluate.load` needs the hub, which users may not reach)."""
+"""Classification metrics for any number of classes, from scikit-learn (`evaluate.load` needs the hub,
+which users may not reach): accuracy, macro F1 and each class's F1; a binary task also keeps the positive
+class's F1 (class 1), named so."""
 
 from __future__ import annotations
 
@@ -9,14 +11,24 @@ def accuracy(labels: np.ndarray, preds: np.ndarray) -> float:
     return float(np.mean(labels == preds)) if len(labels) else float("nan")
 
 
-def f1_binary(labels: np.ndarray, preds: np.ndarray, positive: int = 1) -> float:
-    """F1 of the positive class (sklearn's `f1_score` default for binary labels)."""
-    tp = int(np.sum((preds == positive) & (labels == positive)))
-    fp = int(np.sum((preds == positive) & (labels != positive)))
-    fn = int(np.sum((preds != positive) & (labels == positive)))
-    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
-
-
 def classification_metrics(labels: np.ndarray, logits: np.ndarray) -> dict[str, float]:
+    """Flat floats (what Trainer logs): accuracy, macro_f1, and for two classes f1 (class 1's)."""
+    from sklearn.metrics import f1_score
+
     preds = logits.argmax(axis=-1)
-    return {"accuracy": accuracy(labels, preds), "f1": f1_binary(labels, preds)}
+    classes = list(range(logits.shape[-1]))
+    metrics = {
+        "accuracy": accuracy(labels, preds),
+        "macro_f1": float(f1_score(labels, preds, labels=classes, average="macro", zero_division=0)),
+    }
+    if len(classes) == 2:
+        metrics["f1"] = float(f1_score(labels, preds, pos_label=1, average="binary", zero_division=0))
+    return metrics
+
+
+def per_class_f1(labels: np.ndarray, logits: np.ndarray, names: list[str]) -> dict[str, float]:
+    """Each class's F1, by name."""
+    from sklearn.metrics import f1_score
+
+    scores = f1_score(labels, logits.argmax(axis=-1), labels=list(range(len(names))), average=None, zero_division=0)
+    return {name: float(score) for name, score in zip(names, scores)}

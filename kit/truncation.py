@@ -4,7 +4,8 @@ Tokenizers truncate only after tokenizing the whole text: a 50 MB review took 11
 before being cut to 128 tokens. Every tokenizing path (training, export validation, bench,
 predict, serve) cuts texts here first, at `CHARS_PER_TOKEN` characters per token of
 `max_length`: a WordPiece token spans a few characters (NSMC averages under 2), so the cut
-never changes the ids of real text (the tests compare against tokenizing the whole text).
+never changes the ids of real text (the tests compare against tokenizing the whole text). The cut
+keeps the end the tokenizer keeps: a left-truncating task keeps a text's last characters.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ def char_limit(max_length: int) -> int:
     return max_length * CHARS_PER_TOKEN
 
 
-def cap_texts(texts: list[str], max_length: int) -> list[str]:
-    """`texts` with each cut to `char_limit(max_length)` characters (the same objects when short)."""
+def cap_texts(texts: list[str], max_length: int, side: str = "right") -> list[str]:
+    """`texts` with each cut to `char_limit(max_length)` characters, from the end `side` truncates (the same
+    objects when short)."""
     limit = char_limit(max_length)
+    if side == "left":
+        return [t if len(t) <= limit else t[-limit:] for t in texts]
     return [t if len(t) <= limit else t[:limit] for t in texts]

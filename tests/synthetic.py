@@ -70,3 +70,32 @@ def write_nsmc(folder: Path, n_train: int = 600, n_test: int = 200, seed: int = 
 def corpus(n: int = 2000, seed: int = 1) -> list[str]:
     rng = random.Random(seed)
     return [review(rng, i % 2) for i in range(n)]
+
+
+NEUTRAL = ["보통", "그럭저럭", "평범", "무난", "애매"]
+THREE_CLASSES = ("neg", "neu", "pos")
+
+
+def three_class_review(rng: random.Random, label: str) -> str:
+    words = {"neg": NEGATIVE, "neu": NEUTRAL, "pos": POSITIVE}[label]
+    picked = [rng.choice(words) for _ in range(rng.randint(1, 3))]
+    picked += [rng.choice(FILLER) for _ in range(rng.choice([2, 3, 5, 8, 12]))]
+    rng.shuffle(picked)
+    return " ".join(picked)
+
+
+def write_three_class_csv(path: Path, rows: int, seed: int = 0) -> Path:
+    """A CSV of your own reviews: columns review (the text), stars (another column) and sentiment (string
+    labels neg/neu/pos), quoted where a text has a comma."""
+    import csv
+
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["stars", "review", "sentiment"])
+        for i in range(rows):
+            label = THREE_CLASSES[i % 3]
+            text = three_class_review(rng, label) + (", 그래도" if i % 7 == 0 else "")
+            writer.writerow([{"neg": 1, "neu": 3, "pos": 5}[label], text, label])
+    return path

@@ -203,7 +203,7 @@ def test_batches_are_padded_with_the_exports_pad_id_and_a_new_backend_is_one_reg
     import shutil
 
     from kit.bench.runner import BenchConfig, run_bench
-    from kit.data.nsmc import DataConfig
+    from kit.data.splits import DataConfig
     from kit.runtime.ort_backend import OrtBackend
     from kit.runtime.registry import BACKENDS
 

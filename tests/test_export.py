@@ -205,7 +205,7 @@ def test_int8_is_judged_on_labels_and_rejected_when_it_loses_accuracy(tiny_model
     row to zero, accuracy collapses, and the export refuses the variant."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from kit.data.nsmc import DataConfig
+    from kit.data.splits import DataConfig
     from kit.train.finetune import FinetuneConfig, finetune
     from tests.synthetic import write_nsmc
 

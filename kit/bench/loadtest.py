@@ -30,7 +30,8 @@ import numpy as np
 
 from kit.bench.results import BenchResult, LoadCell
 from kit.bench.stats import summarize
-from kit.data.nsmc import data_dir_setting, request_texts, texts_file_setting
+from kit.data.nsmc import request_texts, texts_file_setting
+from kit.data.splits import data_dir_setting
 from kit.environment import environment
 from kit.errors import KitError
 from kit.settings import check_settings, setting

@@ -85,7 +85,7 @@ def _columns(result: BenchResult) -> list[tuple[str, callable]]:
             (accuracy, lambda c: _fmt(c.accuracy, ".4f")),
             ("agreement", lambda c: _fmt(c.agreement, ".2%")),
             ("Δ accuracy (95% CI)", _accuracy_delta),
-            ("F1", lambda c: _fmt(c.f1, ".4f")),
+            ("macro F1", lambda c: _fmt(getattr(c, "macro_f1", None), ".4f")),
             ("peak MB", lambda c: _fmt(c.peak_memory_mb, ",.0f")),
         ]
     columns.append(("status", lambda c: c.status if c.status == "ok" else f"skipped: {c.reason}"))

@@ -24,7 +24,7 @@ import numpy as np
 from kit.batching import STRATEGIES, pad_batch, plan_batches, restore_order
 from kit.bench.results import BenchResult, InferenceCell, TrainCell
 from kit.bench.stats import summarize
-from kit.data.nsmc import DataConfig, NsmcSplits, Split, load_nsmc
+from kit.data.splits import SPLITS, DataConfig, Split, Splits, load_splits, task_data
 from kit.environment import environment
 from kit.errors import KitError
 from kit.export.validation import paired_accuracy
@@ -32,10 +32,11 @@ from kit.manifest import read_manifest, source_model
 from kit.metrics import classification_metrics
 from kit.progress import progress_bar
 from kit.runtime.backend import BackendOptions, BackendSpec, BackendUnavailable
-from kit.runtime.hf import model_setting, no_weights_setting, overrides_setting
+from kit.runtime.hf import load_config, model_setting, no_weights_setting, overrides_setting, run_task
 from kit.runtime.registry import BACKENDS, parse_backend
 from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
 from kit.settings import check_settings, setting
+from kit.task import Task
 
 SCENARIOS = ("inference", "train")  # `nsmckit loadtest` writes scenario "loadtest" cells
 
@@ -67,7 +68,7 @@ class BenchConfig:
     max_length: int = setting(128, "Truncation for dynamic/bucketed (and for fixed shorter than it).", min=2)
     batch_sizes: tuple[int, ...] = setting((1, 8, 32, 128), "Comma-separated batch sizes.", min=1)
     data: DataConfig = field(default_factory=lambda: DataConfig(val_ratio=0.0))
-    limit: int | None = setting(1024, "Evaluation rows from the test split (--all-rows: all 50,000).", min=1)
+    limit: int | None = setting(1024, "Evaluation rows from the test split (--all-rows: all of them).", min=1)
     texts: tuple[str, ...] = ()  # evaluate on these (no labels: no accuracy) instead of the test split
     warmup: int = setting(3, "Untimed batches before each cell.", min=0)
     repeats: int = setting(1, "Timed passes per cell.", min=1)
@@ -84,9 +85,29 @@ def _strategy_cells(config: BenchConfig):
             yield name, length
 
 
-def _bench_data(config: BenchConfig) -> NsmcSplits:
-    """NSMC without a validation split, every split capped at `limit`."""
-    return load_nsmc(dataclasses.replace(config.data, val_ratio=0.0, limit=config.limit))
+def model_task(config: BenchConfig) -> Task | None:
+    """The task the benched model records: its export's, else its finetune run's."""
+    if config.export:
+        return Task.of_record(read_manifest(Path(config.export)))
+    return run_task(config.model) if config.model else None
+
+
+def evaluation_rows(config: BenchConfig, task: Task | None) -> Split:
+    """The test rows accuracy is measured on (capped at `limit`): the data given, else the data the model's
+    task was trained on, else NSMC; labels mapped onto the model's own."""
+    if task:
+        labels, keys = task.labels, task.data.get("label_keys")
+    else:
+        model_config = load_config(config.model)
+        labels, keys = [model_config.id2label[i] for i in range(model_config.num_labels)], None
+    data = task_data(config.data, task.data if task else {}) or config.data
+    data = dataclasses.replace(data, val_ratio=0.0, limit=config.limit)
+    return load_splits(data, ("test",), labels, keys).test
+
+
+def _train_data(config: BenchConfig) -> Splits:
+    """The training data without a validation split, every split capped at `limit`."""
+    return load_splits(dataclasses.replace(config.data, val_ratio=0.0, limit=config.limit), SPLITS)
 
 
 class Tokenized:
@@ -124,7 +145,7 @@ def measure(
     batches = list(zip(plan.batches, plan.padded_lengths))
 
     def padded(rows: np.ndarray, pad_to: int) -> dict[str, np.ndarray]:
-        return pad_batch([seqs[i] for i in rows], int(pad_to), pad_id)
+        return pad_batch([seqs[i] for i in rows], int(pad_to), pad_id, backend.inputs)
 
     for rows, pad_to in batches[:warmup]:
         backend.timed(padded(rows, pad_to))
@@ -143,7 +164,7 @@ def measure(
     logits = restore_order(logits, plan.order)
     return {
         "rows": len(seqs),
-        **(classification_metrics(labels, logits) if labels is not None else {"accuracy": None, "f1": None}),
+        **(classification_metrics(labels, logits) if labels is not None else {}),
         "preds": logits.argmax(-1),
         "latency_ms": summarize(latencies).to_dict(),
         "pass_s": float(np.median(pass_seconds)),
@@ -173,7 +194,7 @@ def _ensure_export(config: BenchConfig, specs: list[BackendSpec], workdir: Path)
             optimize=tuple(sorted(v for v in variants if v.startswith("O"))),
             quantize=tuple(sorted(v for v in variants if v.startswith("int8"))),
             openvino=any(v.startswith("ov-") for v in variants),
-            data_dir=config.data.data_dir,
+            data=config.data,
             seed=config.seed,
         ),
         progress=lambda line: None,
@@ -220,19 +241,24 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
     if config.model is None and config.export is None:
         raise KitError("give --model (a model folder or hub id) or --export (an export folder)")
     check_lengths(config)
-    rows = Split([], list(config.texts), None) if config.texts else _bench_data(config).test
+    task = model_task(config)
+    rows = Split(list(config.texts), None) if config.texts else evaluation_rows(config, task)
     with tempfile.TemporaryDirectory() as tmp:
         reasons = {spec: BACKENDS[spec.name].unavailable_reason(spec) for spec in specs}
         runnable = [s for s in specs if reasons[s] is None]
         export_dir = _ensure_export(config, runnable, Path(tmp))
-        tokenizer_json = export_dir / "tokenizer.json" if export_dir else _save_tokenizer(config, Path(tmp))
+        tokenizer_json, side = (
+            (export_dir / "tokenizer.json", Task.of_record(read_manifest(export_dir)).truncation_side)
+            if export_dir
+            else _save_tokenizer(config, task, Path(tmp))
+        )
         manifest = read_manifest(export_dir) if export_dir else None
         source = manifest["source"] if manifest else None
         # Accuracy means nothing for an untrained architecture, given directly or through its export.
         random_weights = config.no_weights or bool(source and source["no_weights"])
         result = BenchResult(asdict(config), environment(), not random_weights, [])
         # One tokenizer for every backend (the export's, else the model's), so all of them see the same ids.
-        tokenized = Tokenized(load_tokenizer_json(tokenizer_json, config.max_length), rows.texts, progress)
+        tokenized = Tokenized(load_tokenizer_json(tokenizer_json, config.max_length, side), rows.texts, progress)
         export_options = BackendOptions(threads=config.threads, allow_invalid=True)
         torch_model, torch_options = torch_source(config, export_dir, manifest)
         reference = None
@@ -280,7 +306,8 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
                         paired = paired_accuracy(rows.labels, reference, m["preds"], tolerance=0.0)
                         cell.accuracy_delta, cell.accuracy_delta_ci95 = paired.difference, list(paired.ci95)
                     seconds = m["pass_s"] + tokenize_s
-                    cell.rows, cell.accuracy, cell.f1 = m["rows"], m["accuracy"], m["f1"]
+                    cell.rows, cell.accuracy = m["rows"], m.get("accuracy")
+                    cell.macro_f1, cell.f1 = m.get("macro_f1"), m.get("f1")
                     cell.latency_ms, cell.padding_efficiency = m["latency_ms"], m["padding_efficiency"]
                     cell.samples_per_s, cell.real_tokens_per_s = m["rows"] / seconds, m["real_tokens"] / seconds
                     cell.tokenize_s, cell.peak_memory_mb = tokenize_s, m["peak_memory_mb"]
@@ -293,11 +320,13 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
     return result
 
 
-def _save_tokenizer(config: BenchConfig, folder: Path) -> Path:
+def _save_tokenizer(config: BenchConfig, task: Task | None, folder: Path) -> tuple[Path, str]:
+    """The model's tokenizer.json and the side it truncates on (its task's, else its own)."""
     from kit.runtime.hf import load_tokenizer
 
-    load_tokenizer(config.model).save_pretrained(folder / "tokenizer")
-    return folder / "tokenizer" / "tokenizer.json"
+    tokenizer = load_tokenizer(config.model, task.truncation_side if task else None)
+    tokenizer.save_pretrained(folder / "tokenizer")
+    return folder / "tokenizer" / "tokenizer.json", tokenizer.truncation_side
 
 
 def run_train_bench(config: BenchConfig, progress=print, on_cell=None) -> BenchResult:
@@ -307,7 +336,7 @@ def run_train_bench(config: BenchConfig, progress=print, on_cell=None) -> BenchR
 
     if config.model is None:
         raise KitError("the train scenario needs --model (a model folder or hub id; --no-weights for random weights)")
-    splits = _bench_data(config)
+    splits = _train_data(config)
     precisions = {parse_backend(b).precision for b in config.backends if b.startswith("torch")} or {"fp32"}
     bench = BenchResult(asdict(config), environment(), False, [])
     for precision in sorted(precisions):

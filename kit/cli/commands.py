@@ -25,7 +25,7 @@ from kit.cli.options import (
     progress_printer,
 )
 from kit.data.lengths import LengthsConfig
-from kit.data.nsmc import DataConfig
+from kit.data.splits import DataConfig
 from kit.export.onnx import ExportConfig
 from kit.predict.config import PredictConfig
 from kit.records import from_random_weights
@@ -34,7 +34,9 @@ from kit.serve.env_file import SERVE_ENV
 from kit.train.finetune import FinetuneConfig
 from kit.tune.config import TuneConfig
 
-DATA = ("data_dir", "val_ratio", "limit", "seed")
+# Where the data comes from (NSMC by default, your own files or a dataset): every command that reads labeled data
+SOURCE = ("data_dir", "train_file", "validation_file", "test_file", "dataset", "text_column", "label_column", "labels")
+DATA = (*SOURCE, "val_ratio", "limit", "seed")
 ARCHITECTURE = ("no_weights", "config_overrides")
 
 
@@ -52,11 +54,11 @@ def main(debug):
 
 @main.command()
 @config_options(FinetuneConfig, "model")
-@config_options(DataConfig, "data_dir", "limit", "seed")
+@config_options(DataConfig, *SOURCE, "limit", "seed")
 @config_options(LengthsConfig, "batch_size", "max_lengths", "plot")
 def data(model, **settings):
-    """Token-length statistics of the release's train and test files, and the padding
-    efficiency (real tokens / computed positions) of each batching strategy."""
+    """Token-length statistics of the training and test data (NSMC's release files, or your own), and the
+    padding efficiency (real tokens / computed positions) of each batching strategy."""
     from kit.data.lengths import length_report, length_table
     from kit.runtime.hf import load_tokenizer
 
@@ -77,6 +79,8 @@ def data(model, **settings):
     FinetuneConfig,
     "strategy",
     "max_length",
+    "truncation_side",
+    "new_head",
     "batch_size",
     "eval_batch_size",
     "learning_rate",
@@ -97,7 +101,9 @@ def data(model, **settings):
 )
 @click.pass_context
 def finetune(ctx, **settings):
-    """Fine-tune a sequence classifier on NSMC and report accuracy, F1, time and padding efficiency.
+    """Fine-tune any encoder (BERT, RoBERTa, ELECTRA, DistilBERT, XLM-R) as a classifier on NSMC or your own
+    data (--train-file/--test-file or --dataset, any number of labels), and report accuracy, macro F1, time
+    and padding efficiency. The task (labels, inputs, max_length, truncation side) is recorded in run.json.
 
     Runs unchanged under `torchrun --nproc_per_node N` for data-parallel training.
     """
@@ -110,7 +116,7 @@ def finetune(ctx, **settings):
         settings["model"], settings["no_weights"], from_environment(ctx, "no_weights"), note
     )
     data = config_from(DataConfig, settings)
-    result = run_finetune(FinetuneConfig(data=data, seed=data.seed, **settings))
+    result = run_finetune(FinetuneConfig(data=data, seed=data.seed, **settings), note=note)
     if int(os.environ.get("RANK", "0")) == 0:
         make_console().print(finetune_table(result.to_dict()))
         click.echo(f"training curves: {os.path.join(result.output_dir, CURVES)}")
@@ -120,12 +126,14 @@ def finetune(ctx, **settings):
 @click.argument("model")
 @click.option("--onnx", is_flag=True, help="Export to ONNX through Optimum (the only format so far; required).")
 @config_options(ExportConfig, "output", "optimize", "quantize", "openvino", "calibration_rows", *ARCHITECTURE)
-@config_options(ExportConfig, "max_length", "opset", "data_dir")
+@config_options(ExportConfig, "max_length", "opset")
+@config_options(DataConfig, *SOURCE)
 @config_options(ExportConfig, "validate_rows", "label_rows", "accuracy_tolerance", "force")
 @click.pass_context
 def export(ctx, onnx, **settings):
     """Export MODEL (a finetune output folder, local folder or hub id) to ONNX, optimize it,
-    and prove every variant agrees with PyTorch on real text. Exits 1 if any variant fails."""
+    and prove every variant agrees with PyTorch on real text: the test data of the run MODEL was trained
+    on (or the data given), approximate variants judged on its labels. Exits 1 if any variant fails."""
     from kit.export.onnx import export_onnx
     from kit.export.report import export_table
     from kit.runtime.sources import weights_precedence
@@ -136,7 +144,8 @@ def export(ctx, onnx, **settings):
         settings["model"], settings["no_weights"], from_environment(ctx, "no_weights"), note
     )
     console, progress = progress_printer()
-    result = export_onnx(ExportConfig(**settings), progress=progress)
+    data = config_from(DataConfig, settings)
+    result = export_onnx(ExportConfig(data=data, **settings), progress=progress)
     console.print(export_table(result.manifest, str(result.path)))
     if not result.valid:
         invalid = ", ".join(v["name"] for v in result.manifest["variants"] if not v["valid"])
@@ -153,7 +162,7 @@ def write_results(console, result, output) -> None:
 @main.group(invoke_without_command=True)
 @config_options(BenchConfig, "model", "export", *ARCHITECTURE)
 @config_options(BenchConfig, "scenario", "backends", "strategies", "fixed_lengths", "max_length", "batch_sizes")
-@config_options(DataConfig, "data_dir")
+@config_options(DataConfig, *SOURCE)
 @config_options(BenchConfig, "limit")
 @click.option("--all-rows", is_flag=True, help="Evaluate all 50,000 test rows (overrides --limit).")
 @config_options(BenchConfig, "warmup", "repeats", "train_steps", "compile", "threads")
@@ -164,7 +173,7 @@ def write_results(console, result, output) -> None:
     help="Folder for results.json/.csv/.md and plots (written after every cell).",
 )
 @click.pass_context
-def bench(ctx, data_dir, all_rows, output, **settings):
+def bench(ctx, all_rows, output, **settings):
     """Accuracy, latency percentiles and throughput for fixed / dynamic / bucketed batches across
     PyTorch, ONNX Runtime and OpenVINO. `nsmckit bench compare A.json B.json` prints ratios of two runs.
 
@@ -187,7 +196,7 @@ def bench(ctx, data_dir, all_rows, output, **settings):
     if all_rows:
         settings["limit"] = None
     console, progress = progress_printer()
-    config = BenchConfig(data=DataConfig(data_dir=data_dir, val_ratio=0.0), **settings)
+    config = BenchConfig(data=config_from(DataConfig, settings, val_ratio=0.0), **settings)
     result = run_bench(config, progress, on_cell=lambda partial: write_records(partial, Path(output)))
     console.print(rich_table(result))
     write_results(console, result, output)

@@ -46,7 +46,7 @@ def _fingerprint(tokenizer, texts: list[str], max_length: int) -> str:
     spec = json.loads(tokenizer.backend_tokenizer.to_str())
     spec = json.dumps({k: v for k, v in spec.items() if k not in ("truncation", "padding")}, sort_keys=True)
     digest = hashlib.sha256(spec.encode())
-    digest.update(str(max_length).encode())
+    digest.update(f"{max_length} {tokenizer.truncation_side}".encode())
     for text in texts:
         digest.update(text.encode())
         digest.update(b"\0")
@@ -54,8 +54,9 @@ def _fingerprint(tokenizer, texts: list[str], max_length: int) -> str:
 
 
 def encode(tokenizer, texts: list[str], max_length: int, progress: bool = False) -> Encoded:
-    """Token ids of `texts` (with [CLS]/[SEP], truncated to `max_length`), cached by content."""
-    texts = cap_texts(texts, max_length)
+    """Token ids of `texts` (with [CLS]/[SEP], truncated to `max_length` on the tokenizer's truncation side),
+    cached by content."""
+    texts = cap_texts(texts, max_length, tokenizer.truncation_side)
     path = cache_root() / "tokens" / f"{_fingerprint(tokenizer, texts, max_length)}.npz"
     if path.exists():
         with np.load(path) as cached:

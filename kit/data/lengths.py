@@ -13,7 +13,7 @@ from rich.table import Table
 
 from kit.batching import STRATEGIES, plan_batches
 from kit.data.encoding import encode
-from kit.data.nsmc import DataConfig, load_nsmc
+from kit.data.splits import DataConfig, load_splits
 from kit.settings import setting
 from kit.tables import titled_table
 
@@ -22,7 +22,7 @@ PERCENTILES = (50, 90, 95, 99)
 
 @dataclass
 class LengthsConfig:
-    """What `nsmckit data` measures: the release's train and test files, untruncated."""
+    """What `nsmckit data` measures: the training and test data (NSMC's release files by default), untruncated."""
 
     data: DataConfig = field(default_factory=lambda: DataConfig(val_ratio=0.0))
     batch_size: int = setting(32, "Batch size for the efficiency figures.", min=1)
@@ -39,11 +39,14 @@ class LengthsConfig:
 def length_report(tokenizer, config: LengthsConfig) -> tuple[str, list[LengthStats]]:
     """(where the data came from, statistics per split); the histogram too, with `plot`. Lengths are
     measured untruncated (the tokenizer's limit), so the statistics describe the data itself."""
-    splits = load_nsmc(config.data)
+    data = config.data
+    with_test = data.kind == "nsmc" or bool(data.test_file or data.dataset)
+    splits = load_splits(data, need=("train", "test") if with_test else ("train",))
     max_lengths = tuple(sorted(config.max_lengths))
     lengths = {
         name: encode(tokenizer, getattr(splits, name).texts, tokenizer.model_max_length, progress=True).lengths
         for name in ("train", "test")
+        if len(getattr(splits, name))
     }
     if config.plot:
         plot_histogram(lengths, config.plot, max_lengths[0])

@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from kit.batching import STRATEGIES, predict_in_batches
-from kit.data.nsmc import data_dir_setting
+from kit.data.splits import DataConfig, task_data
 from kit.environment import cpu_features, cpu_flags, library_versions
 from kit.errors import KitError, ModelError, RunError
 from kit.export.openvino import build_openvino_variants, check_openvino
-from kit.export.validation import compare, labeled_reviews, logits_per_strategy, paired_accuracy, validation_texts
+from kit.export.validation import ExportTexts, compare, export_texts, paired_accuracy
 from kit.export.variant import Variant
 from kit.manifest import MANIFEST, checksums
 from kit.progress import counting_rows, progress_bar
@@ -39,9 +39,11 @@ from kit.runtime.hf import (
     no_weights_setting,
     overrides_setting,
     run_max_length,
+    run_task,
 )
 from kit.runtime.ort_providers import cuda_built
 from kit.settings import check_settings, setting
+from kit.task import Task, usable_positions
 
 LEVELS = ("O1", "O2", "O3", "O4")
 INT8_SCHEMES = tuple(f"{base}{pc}" for base in ("u8s8", "u8s8-rr", "u8u8") for pc in ("", "-pc"))
@@ -75,17 +77,14 @@ class ExportConfig:
         None, "Truncation length at inference.  [default: the fine-tuning run's, else the model's limit]", min=2
     )
     opset: int | None = setting(None, "ONNX opset.  [default: Optimum's choice]")
-    data_dir: str | None = data_dir_setting(
-        "NSMC folder: validate on its test reviews, calibrate on its train reviews (else the sample shipped "
-        "with the kit)."
-    )
+    data: DataConfig = field(default_factory=DataConfig)  # [default: the data the source run was trained on]
     validate_rows: int = setting(
-        256, "Reviews whose logits every variant must reproduce, per batching strategy.", min=1
+        256, "Test rows whose logits every variant must reproduce, per batching strategy.", min=1
     )
     label_rows: int = setting(
         2000,
-        "Labeled NSMC test reviews (with --data-dir) on which approximate variants (O3, O4, int8) must keep "
-        "PyTorch fp32's accuracy; 0: judge them on agreement only.",
+        "Labeled test rows (of the run's own data, or the data given) on which approximate variants (O3, O4, "
+        "int8, ov-*) must keep PyTorch fp32's accuracy; 0: judge them on agreement only.",
         min=0,
     )
     accuracy_tolerance: float = setting(
@@ -94,9 +93,9 @@ class ExportConfig:
     openvino: bool = setting(
         False,
         "Also build OpenVINO variants: ov-bf16 (bf16 compute, for CPUs with AMX or AVX-512 BF16) and ov-int8 "
-        "(NNCF static int8 calibrated on NSMC training reviews); judged on labels like int8.",
+        "(NNCF static int8 calibrated on the task's training rows); judged on labels like int8.",
     )
-    calibration_rows: int = setting(300, "Training reviews that calibrate ov-int8's activation ranges.", min=1)
+    calibration_rows: int = setting(300, "Training rows that calibrate ov-int8's activation ranges.", min=1)
     batch_size: int = 16
     force: bool = setting(False, "Replace an existing export folder.")
     seed: int = 0
@@ -219,7 +218,7 @@ def _build_variants(stage: Path, config: ExportConfig) -> list[Variant]:
     return variants
 
 
-def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportConfig, progress) -> str:
+def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportConfig, texts: ExportTexts, progress):
     """Judge every variant against PyTorch fp32, each loaded from `stage` through the backend that will run
     it (checksums and all, as a user's load would); sets each variant's `validation` and `valid`. Returns a
     description of the texts used."""
@@ -227,15 +226,17 @@ def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportC
     from kit.runtime.registry import BACKENDS, variant_backend
     from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
 
-    max_length, pad_id, variants = manifest["max_length"], manifest["pad_token_id"], manifest["variants"]
-    texts, described = validation_texts(config.data_dir, config.validate_rows)
-    tokenizer = load_tokenizer_json(stage / "tokenizer.json", max_length)
+    task, variants = Task.of_record(manifest), manifest["variants"]
+    tokenizer = load_tokenizer_json(stage / "tokenizer.json", task.max_length, task.truncation_side)
 
-    def predictions(run, seqs: list[np.ndarray]) -> np.ndarray:
-        return predict_in_batches(run, seqs, "bucketed", config.batch_size * 4, max_length, pad_id).argmax(-1)
+    def batches(run, seqs: list[np.ndarray], strategy: str, batch_size: int) -> np.ndarray:
+        return predict_in_batches(run, seqs, strategy, batch_size, task.max_length, task.pad_token_id, task.inputs)
 
-    seqs = encode_ids(tokenizer, texts)
-    labeled = labeled_reviews(config.data_dir, config.label_rows)
+    def per_strategy(run, seqs: list[np.ndarray]) -> dict[str, np.ndarray]:
+        return {s: batches(run, seqs, s, config.batch_size) for s in STRATEGIES}
+
+    seqs = encode_ids(tokenizer, texts.validation)
+    described, labeled = texts.described, texts.labeled
     approximate = sum(not v.exact for v in built) if labeled else 0
     labeled_seqs: list[np.ndarray] = []
     if approximate:
@@ -246,68 +247,92 @@ def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportC
         provider="cpu", no_weights=config.no_weights, config_overrides=config.config_overrides, seed=config.seed
     )
     # Every row each model scores: PyTorch and each variant per strategy, PyTorch and each approximate
-    # variant on the labeled reviews. One bar with an ETA: on a CPU this is most of an export's time.
+    # variant on the labeled rows. One bar with an ETA: on a CPU this is most of an export's time.
     total = (1 + len(variants)) * len(STRATEGIES) * len(seqs) + (1 + approximate) * len(labeled_seqs)
     with progress_bar(total, "validating") as bar:
         torch_fp32 = counting_rows(BACKENDS["torch"](BackendSpec("torch"), config.model, source).predict, bar)
-        reference = logits_per_strategy(torch_fp32, seqs, config.batch_size, max_length, pad_id)
-        reference_preds = predictions(torch_fp32, labeled_seqs) if approximate else None
+        reference = per_strategy(torch_fp32, seqs)
+
+        def predict_labels(run) -> np.ndarray:
+            return batches(run, labeled_seqs, "bucketed", config.batch_size * 4).argmax(-1)
+
+        reference_preds = predict_labels(torch_fp32) if approximate else None
         for made, variant in zip(built, variants):
             name = variant_backend(variant)
             # strict: a CUDA variant runs on CUDA or fails
             options = BackendOptions(provider=variant["provider"], allow_invalid=True)
             backend = BACKENDS[name](BackendSpec(name, variant["name"]), stage, options)
             run = counting_rows(backend.predict, bar)
-            check = compare(
-                reference, logits_per_strategy(run, seqs, config.batch_size, max_length, pad_id), made.exact
-            )
+            check = compare(reference, per_strategy(run, seqs), made.exact)
             if approximate and not made.exact:
-                preds = predictions(run, labeled_seqs)
+                preds = predict_labels(run)
                 check.labeled = paired_accuracy(labeled[1], reference_preds, preds, config.accuracy_tolerance)
             variant["validation"] = check.to_dict() | {"providers": backend.providers}
             variant["valid"] = check.valid
     return described
 
 
+def decide_export_task(config: ExportConfig, model, tokenizer, run: Task | None) -> Task:
+    """The export's task: the source run's where there is one (labels, truncation side, data), the model's
+    own otherwise; max_length as given, else the run's, else the model's limit."""
+    max_length = (
+        config.max_length
+        or (run.max_length if run else run_max_length(config.model))
+        or min(tokenizer.model_max_length, usable_positions(model.config.to_dict()))
+    )
+    check_length(model.config, max_length)
+    return Task(
+        labels=[model.config.id2label[i] for i in range(model.config.num_labels)],
+        inputs=[],  # the graph's own, once exported
+        max_length=max_length,
+        pad_token_id=tokenizer.pad_token_id or 0,
+        truncation_side=run.truncation_side if run else tokenizer.truncation_side,
+        family=model.config.model_type,
+        attention=run.attention if run else None,
+        data=run.data if run else {},
+    )
+
+
 def export_onnx(config: ExportConfig, progress=print) -> ExportResult:
     """Export, optimize, validate and atomically publish; `progress` receives one line per step."""
+    import onnx
     from optimum.exporters.onnx import onnx_export_from_model
     from transformers import set_seed
 
     out = Path(config.output) if config.output else default_output(config.model)
     check_request(config, out)
-    tokenizer = load_tokenizer(config.model)
+    run = run_task(config.model)
+    tokenizer = load_tokenizer(config.model, run.truncation_side if run else None)
     check_classifier(config.model, config.no_weights)
     set_seed(config.seed)
-    model = load_model(config.model, config.no_weights, config.config_overrides, attn="eager").eval()
-    max_length = (
-        config.max_length
-        or run_max_length(config.model)
-        or min(tokenizer.model_max_length, model.config.max_position_embeddings)
+    # eager attention: what Optimum traces on every version (SDPA's trace differs between families)
+    model = load_model(
+        config.model, no_weights=config.no_weights, config_overrides=config.config_overrides, attn="eager"
     )
-    check_length(model.config, max_length)
+    task = decide_export_task(config, model.eval(), tokenizer, run)
+    data = task_data(config.data, run.data if run else {})
+    # the data is read (and its labels checked against the model's) before any work is done
+    texts = export_texts(data, task, config.validate_rows, config.label_rows, config.calibration_rows)
 
     stage = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
     try:
-        progress(f"exporting {config.model} to ONNX (Optimum, text-classification)")
+        progress(f"exporting {config.model} ({task.family}) to ONNX (Optimum, text-classification)")
         onnx_export_from_model(model, stage, opset=config.opset, task="text-classification", do_validation=False)
         tokenizer.save_pretrained(stage)
+        task.inputs = [i.name for i in onnx.load(stage / "model.onnx", load_external_data=False).graph.input]
         if config.optimize or config.quantize:
             progress(f"building variants: {', '.join(config.optimize + config.quantize)}")
         variants = _build_variants(stage, config)
         if config.openvino:
-            variants += build_openvino_variants(
-                stage, config.data_dir, config.calibration_rows, max_length, tokenizer.pad_token_id, progress
-            )
-        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+            variants += build_openvino_variants(stage, texts, task, progress)
         del model  # validation loads its reference through the torch backend, like every other model
         # Written before validation (every variant not yet valid) so that validation loads each variant the
         # way a user will, checksums included; written again with the verdicts.
-        manifest = _manifest(stage, out, config, variants, max_length, tokenizer.pad_token_id, labels)
+        manifest = _manifest(stage, out, config, variants, task)
         _write_manifest(stage, manifest)
         progress("validating every variant against PyTorch fp32 (fixed, dynamic, bucketed batches)")
-        manifest["validation_texts"] = _validate(stage, manifest, variants, config, progress)
+        manifest["validation_texts"] = _validate(stage, manifest, variants, config, texts, progress)
         _write_manifest(stage, manifest)
         _publish(stage, out)
     except BaseException:
@@ -320,15 +345,7 @@ def _write_manifest(stage: Path, manifest: dict) -> None:
     (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
-def _manifest(
-    stage: Path,
-    out: Path,
-    config: ExportConfig,
-    variants: list[Variant],
-    max_length: int,
-    pad_id: int,
-    labels: list[str],
-) -> dict:
+def _manifest(stage: Path, out: Path, config: ExportConfig, variants: list[Variant], task: Task) -> dict:
     """export.json with every variant `valid: false` until `_validate` judges it."""
     import onnx
 
@@ -336,7 +353,7 @@ def _manifest(
     fp32 = next(v for v in variants if v.name == "fp32")
     entries = [v.entry() | {"bytes": sum((stage / f).stat().st_size for f in v.files)} for v in variants]
     return {
-        "format": 1,
+        "format": 2,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
         "source": {
@@ -352,10 +369,7 @@ def _manifest(
         "libraries": library_versions(),
         "validated_on": cpu_features(),  # the CPU every variant was judged (and int8 calibrated) on
         "opset": onnx.load(stage / fp32.file, load_external_data=False).opset_import[0].version,
-        "max_length": max_length,
-        "pad_token_id": pad_id,
-        "labels": labels,
-        "inputs": ["input_ids", "attention_mask", "token_type_ids"],
+        "task": task.to_dict(),
         "default_variant": "fp32",
         "variants": entries,
         "files": checksums(stage),

@@ -14,11 +14,8 @@ labels, prediction agreement stands in (a weaker judge: near-zero margins flip o
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
-
-from kit.batching import STRATEGIES, predict_in_batches
 
 HARD_CASES = [
     "",
@@ -122,28 +119,58 @@ class VariantCheck:
         }
 
 
-def validation_texts(data_dir: str | None, rows: int) -> tuple[list[str], str]:
-    """NSMC test reviews when a local copy is given, else the sample shipped with the kit; plus hard cases."""
-    from kit.data.nsmc import head_reviews
+@dataclass
+class ExportTexts:
+    """The real text an export is judged on, all from the task's own data where it is at hand: reviews whose
+    logits every variant must reproduce (plus hard cases), labeled rows that approximate variants must keep
+    their accuracy on (the test split), and rows that calibrate static int8 (the training split, so the
+    judged rows stay unseen); the sample shipped with the kit where no data is given."""
 
-    texts, described = head_reviews(data_dir, "test", rows)
-    return texts + HARD_CASES, f"{described} + {len(HARD_CASES)} hard cases"
-
-
-def labeled_reviews(data_dir: str | None, rows: int) -> tuple[list[str], np.ndarray, str] | None:
-    """The first `rows` NSMC test reviews with their labels (the release's test file is a seeded shuffle,
-    so its head is a random sample), or None without a local copy."""
-    path = Path(data_dir) / "ratings_test.txt" if data_dir else None
-    if not rows or path is None or not path.is_file():
-        return None
-    from kit.data.nsmc import read_nsmc_file
-
-    split = read_nsmc_file(path)
-    return split.texts[:rows], split.labels[:rows], f"{min(rows, len(split))} labeled reviews from {path}"
+    validation: list[str]
+    described: str
+    labeled: tuple[list[str], np.ndarray, str] | None
+    calibration: list[str]
+    calibration_described: str
 
 
-def logits_per_strategy(predict, seqs: list[np.ndarray], batch_size: int, max_length: int, pad_id: int):
-    return {s: predict_in_batches(predict, seqs, s, batch_size, max_length, pad_id) for s in STRATEGIES}
+def export_texts(data, task, rows: int, label_rows: int, calibration_rows: int) -> ExportTexts:
+    """`data`: a `DataConfig` (None: no data, the shipped sample); `task`: the model's, whose labels the
+    data's are mapped onto (a row with a label the task lacks is one error naming it)."""
+    import dataclasses
+
+    from kit.data.nsmc import sample_reviews
+
+    if data is None:
+        sample = sample_reviews()
+        shipped = "reviews from kit/sample_reviews.txt"
+        return ExportTexts(
+            sample[:rows] + HARD_CASES,
+            f"{len(sample[:rows])} {shipped} + {len(HARD_CASES)} hard cases",
+            None,
+            sample[:calibration_rows],
+            f"{len(sample[:calibration_rows])} {shipped}",
+        )
+    from kit.data.splits import load_splits
+
+    # the files in their own order, no validation carved: their heads are what is read (NSMC's are shuffled)
+    data = dataclasses.replace(data, val_ratio=0.0, limit=None)
+    need = ("train", "test") if data.kind == "nsmc" or data.train_file or data.dataset else ("test",)
+    splits = load_splits(data, need, task.labels, task.data.get("label_keys"))
+    test, where = splits.test, _described(splits, "test")
+    train = splits.train if len(splits.train) else test
+    labeled = test.texts[:label_rows], test.labels[:label_rows], f"{min(label_rows, len(test))} labeled rows of {where}"
+    return ExportTexts(
+        test.texts[:rows] + HARD_CASES,
+        f"{min(rows, len(test))} rows of {where} + {len(HARD_CASES)} hard cases",
+        labeled if label_rows else None,
+        train.texts[:calibration_rows],
+        f"{min(calibration_rows, len(train))} rows of {_described(splits, 'train' if len(splits.train) else 'test')}",
+    )
+
+
+def _described(splits, split: str) -> str:
+    source = splits.source.get(split, {})
+    return source.get("path") or f"{source.get('dataset')} [{source.get('split')}]"
 
 
 def compare(reference: dict[str, np.ndarray], candidate: dict[str, np.ndarray], exact: bool) -> VariantCheck:

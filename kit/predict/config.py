@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kit.predict.readers import FORMATS
+from kit.data.readers import FORMATS
 from kit.settings import setting
 
 ENGINES = ("local", "ray")

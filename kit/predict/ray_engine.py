@@ -17,10 +17,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from kit.data.readers import Reader
 from kit.errors import KitError
 from kit.predict.config import PredictConfig
 from kit.predict.predictions import prediction_columns, prediction_kinds
-from kit.predict.readers import Reader
 from kit.runtime.backend import BackendOptions
 from kit.runtime.classifiers import AUTO, check_model_files, classifier_labels
 from kit.runtime.variant_choice import choose_variant

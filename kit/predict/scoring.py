@@ -17,10 +17,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from kit.data.readers import Reader, open_reader
 from kit.errors import KitError
 from kit.predict.config import PredictConfig
 from kit.predict.predictions import Prediction, prediction_columns, prediction_kinds, predictions
-from kit.predict.readers import Reader, open_reader
 from kit.predict.writers import check_output, open_writer
 from kit.progress import progress_bar
 from kit.runtime.classifiers import load_classifier

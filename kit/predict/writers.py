@@ -7,7 +7,7 @@ replaced only when asked, and the input itself never:
     with open_writer("scored.parquet", kinds) as write:
         write({"id": [...], "pred_label": [...], ...})
 
-`kinds` (field -> int, float, bool, str or json; `kit.predict.readers.kind_of`) fixes the
+`kinds` (field -> int, float, bool, str or json; `kit.data.readers.kind_of`) fixes the
 columns' types before the first chunk, so a field that is empty in the first rows keeps its type.
 """
 

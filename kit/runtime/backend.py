@@ -3,7 +3,8 @@
     backend = BACKENDS[spec.name](spec, model, BackendOptions(threads=2))
 
 (`model`: an export folder for ONNX Runtime and OpenVINO, a model folder or hub id for PyTorch), and
-carries the model's contract with it: its fast tokenizer, `max_length`, `pad_id` and `labels`. Batches
+carries the model's contract with it (`kit.task`): its fast tokenizer (truncating on the task's side),
+`max_length`, `pad_id`, `labels` and the `inputs` its model takes. Batches
 come from `kit.batching`; `predict(batch) -> logits` (float32 numpy). `timed(batch)` also returns the
 model call's milliseconds, synchronized with the device, for the benchmark. Texts in, logits out is
 `kit.runtime.text_classifier.TextClassifier`, built on top of any backend.
@@ -60,10 +61,11 @@ class Backend(ABC):
     spec: BackendSpec
     runs_on: str  # where the model really runs: "cuda" or "cpu" (the provider's own answer, not the request)
     providers: list[str]  # the runtime's own list of where it runs (ONNX Runtime's providers, OpenVINO's devices)
-    tokenizer: object  # a `tokenizers.Tokenizer` truncating at max_length (`text_classifier.load_tokenizer_json`)
+    tokenizer: object  # a `tokenizers.Tokenizer` truncating at max_length on the task's side (`truncating`)
     max_length: int
     pad_id: int
     labels: list[str]
+    inputs: list[str]  # what the model takes, of kit.task.MODEL_INPUTS: pad batches with these
     description: str  # what runs, for logs and results: "onnxruntime cpu, exports/nsmc int8"
     tf32: bool | None = None  # fp32 matmuls as TF32 on CUDA; None where that does not apply
     note: str | None = None  # said beside every cell it measures (e.g. a variant its export judged invalid)

@@ -15,6 +15,7 @@ from kit.errors import ModelError
 from kit.manifest import MANIFEST, read_manifest, variants_by_name
 from kit.runtime.backend import BackendOptions, BackendSpec
 from kit.runtime.text_classifier import TextClassifier
+from kit.task import Task
 
 AUTO = "auto"  # --variant auto: the fastest valid variant here (kit.runtime.variant_choice)
 
@@ -75,7 +76,7 @@ def classifier_labels(model: str | Path) -> list[str]:
     """The label names a classifier folder predicts, read without loading the model."""
     folder = _folder(model)
     if is_export(folder):
-        return read_manifest(folder)["labels"]
+        return Task.of_record(read_manifest(folder)).labels
     try:
         id2label = json.loads((folder / "config.json").read_text())["id2label"]
     except (OSError, ValueError, KeyError) as e:

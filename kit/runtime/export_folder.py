@@ -1,6 +1,7 @@
 """One variant of an export folder, checked before any runtime loads it: the manifest, the variant, the
-sha256 of every file it reads, and the contract the ONNX Runtime and OpenVINO backends share (max_length,
-pad id, labels, the fast tokenizer), so both feed their model exactly what the other would."""
+sha256 of every file it reads, and the contract the ONNX Runtime and OpenVINO backends share (the task
+export.json records: max_length, pad id, labels, inputs, truncation side; the fast tokenizer), so both feed
+their model exactly what the other would."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from kit.errors import ModelError
 from kit.manifest import MANIFEST, read_manifest, variants_by_name, verify_file
 from kit.runtime.backend import Backend, BackendOptions, BackendSpec
 from kit.runtime.text_classifier import load_tokenizer_json
+from kit.task import Task, usable_positions
 
 
 @dataclass
@@ -32,22 +34,15 @@ class ExportVariant:
         return self.variant.get("runtime", "onnxruntime")
 
     @property
-    def max_length(self) -> int:
-        return int(self.manifest["max_length"])
-
-    @property
-    def pad_id(self) -> int:
-        return int(self.manifest["pad_token_id"])
-
-    @property
-    def labels(self) -> list[str]:
-        return self.manifest["labels"]
+    def task(self) -> Task:
+        return Task.of_record(self.manifest)
 
     def check_logits(self, logits: int | None) -> None:
         """export.json against the model it describes: as many labels as the graph has logits."""
-        if isinstance(logits, int) and logits != len(self.labels):
+        labels = self.task.labels
+        if isinstance(logits, int) and logits != len(labels):
             raise ModelError(
-                f"{self.folder / MANIFEST}: {len(self.labels)} labels for a model with {logits} logits; export again"
+                f"{self.folder / MANIFEST}: {len(labels)} labels for a model with {logits} logits; export again"
             )
 
 
@@ -71,13 +66,14 @@ def open_variant(folder: str | Path, variant: str | None = None, allow_invalid: 
     """The variant with its tokenizer, after every check that needs no runtime."""
     folder = Path(folder)
     manifest, entry, model_path = resolve_variant(folder, variant, allow_invalid)
-    max_length = int(manifest["max_length"])
+    task = Task.of_record(manifest)
+    max_length = task.max_length
     config = verify_file(folder, "config.json", manifest) if "config.json" in manifest["files"] else None
-    positions = json.loads(config.read_text()).get("max_position_embeddings") if config else None
+    positions = usable_positions(json.loads(config.read_text())) if config else None
     if positions and max_length > positions:
         raise ModelError(f"{folder / MANIFEST}: max_length {max_length} exceeds the model's {positions} positions")
-    tokenizer = load_tokenizer_json(verify_file(folder, "tokenizer.json", manifest), max_length)
-    pad_id = int(manifest["pad_token_id"])
+    tokenizer = load_tokenizer_json(verify_file(folder, "tokenizer.json", manifest), max_length, task.truncation_side)
+    pad_id = task.pad_token_id
     if pad_id >= tokenizer.get_vocab_size():
         raise ModelError(
             f"{folder / MANIFEST}: pad_token_id {pad_id} is outside the tokenizer's "
@@ -97,12 +93,8 @@ class ExportBackend(Backend):
         """The variant `spec` names, checked, its contract adopted; a variant its export judged invalid loads
         only with `options.allow_invalid` (the benchmark times it, said beside every cell)."""
         export = open_variant(model, spec.precision, options.allow_invalid)
-        self.manifest, self.variant = export.manifest, export.variant
-        self.tokenizer, self.max_length, self.pad_id, self.labels = (
-            export.tokenizer,
-            export.max_length,
-            export.pad_id,
-            export.labels,
-        )
+        self.manifest, self.variant, task = export.manifest, export.variant, export.task
+        self.tokenizer, self.max_length, self.pad_id = export.tokenizer, task.max_length, task.pad_token_id
+        self.labels, self.inputs = task.labels, task.inputs
         self.note = None if export.variant["valid"] else "variant failed its export validation"
         return export

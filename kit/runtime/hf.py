@@ -1,6 +1,9 @@
 """Loading tokenizers and sequence classifiers from a hub id or a local folder.
 
-`no_weights=True` builds the architecture from its config with random weights:
+Any `AutoModelForSequenceClassification` encoder (BERT, RoBERTa, ELECTRA, DistilBERT, XLM-R, ...): its
+label count and names come from the task, its attention from what its class supports (SDPA, else eager),
+its inputs from its forward signature, its usable length from its positions (RoBERTa's start after the
+pad id). `no_weights=True` builds the architecture from its config with random weights:
 speed does not depend on weight values, so this is how speed work runs where the
 pretrained weights cannot be downloaded. `config_overrides` resizes it
 (e.g. ``num_hidden_layers=4,hidden_size=256``) for small from-scratch models.
@@ -19,7 +22,6 @@ from pathlib import Path
 from kit.errors import ModelError, first_line
 from kit.settings import setting
 
-NUM_LABELS = 2
 HUB_PROBE_TIMEOUT_S = 3.0
 # what from_pretrained loads weights from (sharded checkpoints have an index)
 WEIGHT_FILES = (
@@ -31,6 +33,7 @@ WEIGHT_FILES = (
 
 
 DEFAULT_MODEL = "klue/bert-base"
+GENERIC_LABEL = "LABEL_"  # transformers' placeholder names: LABEL_0, LABEL_1, ...
 
 
 def model_setting(
@@ -85,7 +88,8 @@ def load_config(model: str, **kwargs):
         ) from e
 
 
-def load_tokenizer(model: str):
+def load_tokenizer(model: str, truncation_side: str | None = None):
+    """The model's fast tokenizer; `truncation_side` (right or left) replaces its own where given."""
     from transformers import AutoTokenizer
 
     try:
@@ -94,6 +98,14 @@ def load_tokenizer(model: str):
         raise ModelError(
             f"{model}: no tokenizer could be loaded ({first_line(e) or type(e).__name__}); {_hint(model)}"
         ) from e
+    except AttributeError as e:  # a sentencepiece-only tokenizer without sentencepiece converts from None
+        from importlib.util import find_spec
+
+        if find_spec("sentencepiece") is None:
+            raise ModelError(f"{model}: its tokenizer needs sentencepiece: pip install 'nsmckit[cpu]'") from e
+        raise
+    if truncation_side:
+        tokenizer.truncation_side = truncation_side
     if not tokenizer.is_fast:
         raise ModelError(f"{model}: the kit needs a fast (tokenizers) tokenizer, got {type(tokenizer).__name__}")
     return tokenizer
@@ -126,15 +138,53 @@ def weights_file(model: str) -> Path | None:
     return next((Path(model) / name for name in WEIGHT_FILES if (Path(model) / name).is_file()), None)
 
 
-def load_model(model: str, no_weights: bool = False, config_overrides: str | None = None, attn: str = "sdpa"):
-    """A sequence classifier with NUM_LABELS outputs; random weights when `no_weights`, which a folder
-    holding trained weights refuses: random weights in place of trained ones would look like a model."""
+def classifier_labels(config) -> list[str] | None:
+    """The label names of a checkpoint that already is a sequence classifier with named labels (not
+    transformers' LABEL_0 placeholders), else None."""
+    if not any(a.endswith("ForSequenceClassification") for a in config.architectures or []):
+        return None
+    names = [config.id2label[i] for i in range(config.num_labels)]
+    return None if all(str(n).startswith(GENERIC_LABEL) for n in names) else names
+
+
+def attention_implementation(config) -> str:
+    """SDPA where the model's class supports it, else eager (ELECTRA in transformers 4.57): asked of the class."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
+
+    model_class = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING.get(type(config), None)
+    return "sdpa" if model_class is not None and model_class._supports_sdpa else "eager"
+
+
+def model_inputs(model) -> list[str]:
+    """The text inputs a model's forward takes (DistilBERT takes no token_type_ids)."""
+    import inspect
+
+    from kit.task import MODEL_INPUTS
+
+    parameters = inspect.signature(model.forward).parameters
+    return [name for name in MODEL_INPUTS if name in parameters]
+
+
+def load_model(
+    model: str,
+    labels: list[str] | None = None,
+    no_weights: bool = False,
+    config_overrides: str | None = None,
+    attn: str | None = None,
+    new_head: bool = False,
+    note=None,
+):
+    """A sequence classifier whose outputs are `labels` (default: the checkpoint's own); random weights when
+    `no_weights`, which a folder holding trained weights refuses: random weights in place of trained ones
+    would look like a model. A checkpoint whose classification head has another label count is refused,
+    naming both, unless `new_head` (then a new head is initialised, said through `note`). `attn`: the
+    attention implementation, default what the class supports."""
     from transformers import AutoModelForSequenceClassification
 
     overrides = parse_overrides(config_overrides)
     if overrides and not no_weights:
         raise ModelError("config overrides change the architecture, so they need --no-weights")
-    config = load_config(model, num_labels=NUM_LABELS)
+    config = load_config(model)
     for key, value in overrides.items():
         if not hasattr(config, key):
             raise ModelError(f"config override {key!r}: {type(config).__name__} has no such field")
@@ -145,13 +195,25 @@ def load_model(model: str, no_weights: bool = False, config_overrides: str | Non
             f"{model} holds trained weights ({weights.name}); --no-weights would replace them with "
             "random ones: drop --no-weights (or NSMC_NO_WEIGHTS), or give a folder with only config and tokenizer"
         )
-    config.id2label = {0: "negative", 1: "positive"}
-    config.label2id = {v: k for k, v in config.id2label.items()}
+    head = any(a.endswith("ForSequenceClassification") for a in config.architectures or []) and not no_weights
+    mismatched = labels is not None and head and config.num_labels != len(labels)
+    if mismatched and not new_head:
+        raise ModelError(
+            f"{model}: its classification head has {config.num_labels} labels and the task has {len(labels)} "
+            f"({', '.join(labels)}); pass --new-head to train a new head for this task"
+        )
+    if mismatched and note:
+        note(f"--new-head: {model}'s {config.num_labels}-label head replaced by a new {len(labels)}-label one")
+    if labels is not None:
+        config.num_labels = len(labels)
+        config.id2label = dict(enumerate(labels))
+        config.label2id = {name: i for i, name in enumerate(labels)}
+    attn = attn or attention_implementation(config)
     try:
         if no_weights:
             return AutoModelForSequenceClassification.from_config(config, attn_implementation=attn)
         return AutoModelForSequenceClassification.from_pretrained(
-            model, config=config, attn_implementation=attn, **hub_options(model)
+            model, config=config, attn_implementation=attn, ignore_mismatched_sizes=mismatched, **hub_options(model)
         )
     except Exception as e:  # OSError/ValueError from transformers, SafetensorError for a truncated file, ...
         hint = (
@@ -164,9 +226,27 @@ def load_model(model: str, no_weights: bool = False, config_overrides: str | Non
 
 def check_length(model_config, length: int, option: str = "--max-length") -> None:
     """Refuse a token length the model has no positions for (its position embeddings end there)."""
-    limit = model_config.max_position_embeddings
+    from kit.task import usable_positions
+
+    limit = usable_positions(model_config.to_dict())
     if length > limit:
-        raise ModelError(f"{option} {length} exceeds the model's {limit} positions (max_position_embeddings)")
+        offset = model_config.max_position_embeddings - limit
+        total = model_config.max_position_embeddings
+        why = f" ({total} position embeddings, the first {offset} before the first position id)" if offset else ""
+        raise ModelError(f"{option} {length} exceeds the model's {limit} usable positions{why}")
+
+
+def run_task(model: str | Path):
+    """The task a `nsmckit finetune` folder was trained for (its run.json), else None."""
+    from kit.task import Task
+
+    run = Path(model) / "run.json"
+    if not run.is_file():
+        return None
+    record = json.loads(run.read_text())
+    if "task" in record:
+        return Task.of_record(record)
+    return None
 
 
 def run_max_length(model: str | Path) -> int | None:

@@ -31,13 +31,14 @@ class TorchBackend(Backend):
         import torch
         from transformers import set_seed
 
-        from kit.runtime.hf import load_model, load_tokenizer, run_max_length
+        from kit.runtime.hf import load_model, load_tokenizer, model_inputs, run_max_length, run_task
+        from kit.task import usable_positions
 
         self.torch = torch
         self.spec = spec
         self.device = _device(options.provider)
         set_seed(options.seed)  # random weights (no_weights) come out the same for every precision and the export
-        loaded = load_model(str(model), options.no_weights, options.config_overrides)
+        loaded = load_model(str(model), no_weights=options.no_weights, config_overrides=options.config_overrides)
         dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[spec.precision]
         self.model = loaded.eval().to(self.device, dtype)
         self.forward = torch.compile(self.model, dynamic=True) if options.compile else self.model
@@ -45,10 +46,14 @@ class TorchBackend(Backend):
         self.providers = [str(self.device)]
         config = self.model.config
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
-        self.max_length = run_max_length(model) or min(512, config.max_position_embeddings)
-        tokenizer = load_tokenizer(str(model))
+        self.inputs = model_inputs(self.model)
+        task = run_task(model)  # a finetune folder's task; else the model's own limits and tokenizer
+        self.max_length = (
+            task.max_length if task else run_max_length(model) or min(512, usable_positions(config.to_dict()))
+        )
+        tokenizer = load_tokenizer(str(model), task.truncation_side if task else None)
         self.pad_id = tokenizer.pad_token_id or 0
-        self.tokenizer = truncating(tokenizer.backend_tokenizer, self.max_length)
+        self.tokenizer = truncating(tokenizer.backend_tokenizer, self.max_length, tokenizer.truncation_side)
         self.description = f"torch {self.runs_on} {spec.precision}, {model}"
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
@@ -69,7 +74,10 @@ class TorchBackend(Backend):
         """CUDA events on GPU, so the time is the device's, not the launch's."""
         torch = self.torch
         with torch.inference_mode():
-            inputs = {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in batch.items()}
+            # what the model takes of what the batch holds (an export of RoBERTa is fed no token_type_ids)
+            inputs = {
+                k: torch.from_numpy(batch[k]).to(self.device, non_blocking=True) for k in self.inputs if k in batch
+            }
             if self.device.type == "cuda":
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()

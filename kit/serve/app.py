@@ -159,7 +159,9 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
         )
         if classifier.backend.choice:
             logging.getLogger("uvicorn.error").info(classifier.backend.choice)
-        batcher = DynamicBatcher(classifier.run, classifier.pad_id, config.batching, metrics.on_batch)
+        batcher = DynamicBatcher(
+            classifier.run, classifier.pad_id, config.batching, metrics.on_batch, classifier.inputs
+        )
         batcher.start()
         state.update(classifier=classifier, batcher=batcher)
         await batcher.submit(classifier.encode(["워밍업 문장입니다", ""]))  # first call allocates; keep it off users

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from kit.batching import bounded_calls, pad_batch
 from kit.serve.config import BatcherConfig
+from kit.task import MODEL_INPUTS
 
 
 class QueueFull(Exception):
@@ -59,9 +60,10 @@ class DynamicBatcher:
         pad_id: int,
         config: BatcherConfig,
         on_batch: Callable[[BatchStats], None] | None = None,
+        inputs: Sequence[str] = MODEL_INPUTS,
     ):
         self.predict = predict
-        self.pad_id = pad_id
+        self.pad_id, self.inputs = pad_id, inputs
         self.config = config
         self.on_batch = on_batch
         self.queue: asyncio.Queue[_Request] = asyncio.Queue()
@@ -166,7 +168,10 @@ class DynamicBatcher:
         order = np.argsort(-lengths, kind="stable")  # similar lengths side by side
         budget = self.config.max_batch_tokens, self.config.max_batch_size
         chunks = bounded_calls(lengths[order], self.config.call_cost_tokens, *budget)
-        calls = [pad_batch([seqs[i] for i in order[a:b]], int(lengths[order[a]]), self.pad_id) for a, b in chunks]
+        calls = [
+            pad_batch([seqs[i] for i in order[a:b]], int(lengths[order[a]]), self.pad_id, self.inputs)
+            for a, b in chunks
+        ]
         start = time.perf_counter()
         sorted_logits = await asyncio.get_running_loop().run_in_executor(None, self._predict_all, calls)
         logits = np.empty_like(sorted_logits)

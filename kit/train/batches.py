@@ -12,6 +12,7 @@ import torch
 
 from kit.batching import batch_order, check_strategy, pad_batch, padded_length
 from kit.data.encoding import Encoded
+from kit.task import MODEL_INPUTS
 
 
 class TokenDataset(torch.utils.data.Dataset):
@@ -88,6 +89,7 @@ class PaddingCollator:
     max_length: int
     pad_id: int
     pad_to_multiple_of: int | None = None
+    inputs: tuple[str, ...] | list[str] = MODEL_INPUTS  # what the model takes (kit.task)
 
     def __post_init__(self):
         check_strategy(self.strategy)
@@ -96,7 +98,7 @@ class PaddingCollator:
         seqs = [row["input_ids"] for row in rows]
         lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
         length = padded_length(lengths, self.strategy, self.max_length, self.pad_to_multiple_of)
-        batch = {k: torch.from_numpy(v) for k, v in pad_batch(seqs, length, self.pad_id).items()}
+        batch = {k: torch.from_numpy(v) for k, v in pad_batch(seqs, length, self.pad_id, self.inputs).items()}
         if "labels" in rows[0]:
             batch["labels"] = torch.tensor([row["labels"] for row in rows], dtype=torch.long)
         return batch

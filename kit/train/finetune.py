@@ -1,8 +1,14 @@
-"""Fine-tune a BERT-style classifier on NSMC with a chosen batching strategy.
+"""Fine-tune any encoder (BERT, RoBERTa, ELECTRA, DistilBERT, XLM-R) as a classifier on NSMC or your own
+data, with a chosen batching strategy.
 
-    from kit import FinetuneConfig, finetune
+    from kit import DataConfig, FinetuneConfig, finetune
     result = finetune(FinetuneConfig(model="klue/bert-base", strategy="bucketed", output_dir="runs/nsmc"))
     result.test["accuracy"]
+    finetune(FinetuneConfig(model="klue/roberta-base", data=DataConfig(train_file="reviews.csv", test_file="test.csv")))
+
+This is where data and model meet, so the task contract (`kit.task`: labels, the model's real inputs,
+max_length within its positions, pad id, truncation side, attention) is decided here, recorded in run.json,
+and read back by export, bench, predict and serve.
 
 Runs on the Hugging Face Trainer with our own batch sampler and collator (so padding
 really happens per batch), bf16/fp16 on GPUs, SDPA attention, fused AdamW on CUDA, and
@@ -15,7 +21,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,19 +32,23 @@ import numpy as np
 from kit.atomic import write_atomic
 from kit.batching import STRATEGIES, restore_order
 from kit.data.encoding import encode
-from kit.data.nsmc import DataConfig, NsmcSplits, load_nsmc
+from kit.data.splits import DataConfig, Splits, load_splits
 from kit.environment import environment
 from kit.errors import KitError, RunError
-from kit.metrics import classification_metrics
+from kit.metrics import classification_metrics, per_class_f1
 from kit.runtime.hf import (
     check_length,
+    classifier_labels,
+    load_config,
     load_model,
     load_tokenizer,
+    model_inputs,
     model_setting,
     no_weights_setting,
     overrides_setting,
 )
 from kit.settings import check_settings, setting
+from kit.task import SIDES, Task
 from kit.train.checkpoints import last_complete_checkpoint
 from kit.train.curves import RUN_FILE, Curves, plot_curves
 from kit.train.progress import training_progress
@@ -65,6 +77,15 @@ class FinetuneConfig:
         choices=STRATEGIES,
     )
     max_length: int = setting(128, "Truncate to (and for fixed, pad to) this many tokens.", min=2)
+    truncation_side: str | None = setting(
+        None,
+        "Which end of a long text is cut, the same in training and at inference (recorded).  "
+        "[default: the tokenizer's own]",
+        choices=SIDES,
+    )
+    new_head: bool = setting(
+        False, "Train a new classification head where the checkpoint's has another label count than the data."
+    )
     batch_size: int = setting(32, "Training batch size per device.", min=1)
     eval_batch_size: int = setting(64, "Evaluation batch size per device.", min=1)
     learning_rate: float = setting(5e-5, "Peak learning rate (AdamW, linear decay).", flag="--lr", min=0)
@@ -116,6 +137,7 @@ class FinetuneResult:
 
     config: dict
     environment: dict
+    task: dict  # kit.task.Task: what export, bench, predict and serve read back
     data: dict
     epochs: list[dict]
     train: dict
@@ -266,16 +288,41 @@ def _training_arguments(config: FinetuneConfig, out: Path, precision: str, evalu
 
 def _epoch_metrics(log_history: list[dict]) -> list[dict]:
     return [
-        {
-            "epoch": round(e["epoch"], 3),
-            "step": e["step"],
-            "val_loss": e["eval_loss"],
-            "val_accuracy": e["eval_accuracy"],
-            "val_f1": e["eval_f1"],
-        }
+        {"epoch": round(e["epoch"], 3), "step": e["step"]}
+        | {f"val_{k}": e[f"eval_{k}"] for k in ("loss", "accuracy", "macro_f1", "f1") if f"eval_{k}" in e}
         for e in log_history
         if "eval_accuracy" in e
     ]
+
+
+def _task_splits(config: FinetuneConfig, splits: Splits | None) -> Splits:
+    """The data, its labels named as the checkpoint names them where it is already a classifier with named
+    labels of the same count (a binary 부정/긍정 model keeps its names)."""
+    splits = splits or load_splits(config.data)
+    own = None if config.no_weights or config.new_head else classifier_labels(load_config(config.model))
+    if own and len(own) == len(splits.labels.names):
+        try:
+            return splits.onto(own)
+        except KitError as e:
+            raise KitError(f"{config.model}: {e}; or pass --new-head to train a new head with the data's labels") from e
+    return splits
+
+
+def decide_task(config: FinetuneConfig, model, tokenizer, splits: Splits) -> Task:
+    """The task contract, asked of the model and its tokenizer and the data, never assumed."""
+    data = {"label_keys": list(splits.labels.keys), "sources": splits.source, "notes": splits.notes}
+    if config.data.kind != "nsmc":
+        data |= {"text_column": config.data.text_column, "label_column": config.data.label_column}
+    return Task(
+        labels=list(splits.labels.names),
+        inputs=model_inputs(model),
+        max_length=config.max_length,
+        pad_token_id=tokenizer.pad_token_id or 0,
+        truncation_side=tokenizer.truncation_side,
+        family=model.config.model_type,
+        attention=model.config._attn_implementation,
+        data=data,
+    )
 
 
 def _all_reduce(values: list[float]) -> list[float]:
@@ -290,8 +337,11 @@ def _all_reduce(values: list[float]) -> list[float]:
     return tensor.tolist()
 
 
-def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> FinetuneResult:
-    """Train, evaluate per epoch on validation, evaluate the best model on test, save."""
+def finetune(
+    config: FinetuneConfig, splits: Splits | None = None, note: Callable[[str], None] | None = None
+) -> FinetuneResult:
+    """Train, evaluate per epoch on validation, evaluate the best model on test, save. `note` receives a line
+    for what was decided for the user (a new head)."""
     from transformers import EarlyStoppingCallback, PrinterCallback, set_seed
 
     from kit.train.batches import PaddingCollator, PaddingMeter, TokenDataset
@@ -300,11 +350,20 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
     trackers = check_trackers(config.report_to)
     out, resume_from = check_output_dir(config)
     precision = resolve_precision(config.precision)
-    tokenizer = load_tokenizer(config.model)  # before the data: an unreachable hub should fail in seconds
-    splits = splits or load_nsmc(config.data)
+    # the tokenizer before the data: an unreachable hub should fail in seconds
+    tokenizer = load_tokenizer(config.model, config.truncation_side)
+    splits = _task_splits(config, splits)
     set_seed(config.seed)
-    model = load_model(config.model, config.no_weights, config.config_overrides)
+    model = load_model(
+        config.model,
+        list(splits.labels.names),
+        config.no_weights,
+        config.config_overrides,
+        new_head=config.new_head,
+        note=note or (lambda line: print(f"Note: {line}", file=sys.stderr)),
+    )
     check_length(model.config, config.max_length)
+    task = decide_task(config, model, tokenizer, splits)
 
     datasets = {
         name: TokenDataset(encode(tokenizer, split.texts, config.max_length, progress=True), split.labels)
@@ -324,7 +383,7 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
         compute_metrics=lambda p: classification_metrics(p.label_ids, p.predictions),
         callbacks=callbacks,
         data_collator=PaddingCollator(
-            config.strategy, config.max_length, tokenizer.pad_token_id, config.pad_to_multiple_of
+            config.strategy, config.max_length, task.pad_token_id, config.pad_to_multiple_of, task.inputs
         ),
         strategy=config.strategy,
         meter=meter,
@@ -355,6 +414,7 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
         logits, metrics = trainer.predict_in_order(datasets["test"])
         test = {
             **classification_metrics(splits.test.labels, logits),
+            "per_class_f1": per_class_f1(splits.test.labels, logits, task.labels),
             "loss": metrics["test_loss"],
             "rows": len(splits.test),
         }
@@ -362,12 +422,14 @@ def finetune(config: FinetuneConfig, splits: NsmcSplits | None = None) -> Finetu
     result = FinetuneResult(
         config=asdict(config),
         environment=environment(),
+        task=task.to_dict(),
         data={
             "train": len(splits.train),
             "val": len(splits.val),
             "test": len(splits.test),
             "empty_documents": splits.empty,
             "source": splits.source,
+            "described": splits.describe(),
         },
         epochs=_epoch_metrics(trainer.state.log_history),
         train=train,

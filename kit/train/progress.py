@@ -52,7 +52,7 @@ def training_progress():
             if "eval_accuracy" in logs:
                 self.steps.write(
                     f"epoch {state.epoch:.2f}, step {state.global_step}: validation accuracy "
-                    f"{logs['eval_accuracy']:.4f}, F1 {logs['eval_f1']:.4f}, loss {logs['eval_loss']:.4f}",
+                    f"{logs['eval_accuracy']:.4f}, macro F1 {logs['eval_macro_f1']:.4f}, loss {logs['eval_loss']:.4f}",
                     file=sys.stderr,
                 )
 

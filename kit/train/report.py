@@ -28,17 +28,21 @@ def finetune_table(run: dict) -> Table:
     ]
     rows += [
         (
-            f"epoch {e['epoch']:g} val accuracy / F1 / loss{random}",
-            f"{e['val_accuracy']:.4f} / {e['val_f1']:.4f} / {e['val_loss']:.4f}",
+            f"epoch {e['epoch']:g} val accuracy / {f1_name(e, 'val_')} / loss{random}",
+            f"{e['val_accuracy']:.4f} / {f1_value(e, 'val_'):.4f} / {e['val_loss']:.4f}",
         )
         for e in run["epochs"]
     ]
     if test:
         rows += [
             (f"test accuracy{random}", f"{test['accuracy']:.4f}"),
-            ("test F1", f"{test['f1']:.4f}"),
-            ("test loss", f"{test['loss']:.4f}"),
+            (f"test {f1_name(test)}", f"{f1_value(test):.4f}"),
         ]
+        labels = run.get("task", {}).get("labels", [])
+        if len(labels) == 2 and "macro_f1" in test:
+            rows.append((f"test F1 of {labels[1]} (class 1)", f"{test['f1']:.4f}"))
+        rows += [(f"test F1 of {name}", f"{value:.4f}") for name, value in test.get("per_class_f1", {}).items()]
+        rows.append(("test loss", f"{test['loss']:.4f}"))
     rows.append(("saved to", run["output_dir"]))
     for name, value in rows:
         table.add_row(name, value)
@@ -63,12 +67,21 @@ def runs_table(runs: dict[str, dict]) -> Table:
         ("padding efficiency", lambda r: f"{r['train']['padding_efficiency']:.3f}"),
         ("best val accuracy", lambda r: f"{max((e['val_accuracy'] for e in r['epochs']), default=float('nan')):.4f}"),
         ("test accuracy", lambda r: f"{r['test']['accuracy']:.4f}" if r["test"] else "-"),
-        ("test F1", lambda r: f"{r['test']['f1']:.4f}" if r["test"] else "-"),
+        ("test macro F1", lambda r: f"{r['test']['macro_f1']:.4f}" if "macro_f1" in r["test"] else "-"),
         ("test loss", lambda r: f"{r['test']['loss']:.4f}" if r["test"] else "-"),
     ]
     for label, cell in figures:
         table.add_row(label, *(cell(run) for run in runs.values()))
     return table
+
+
+def f1_name(metrics: dict, prefix: str = "") -> str:
+    """Macro F1 where a record has it; records made before it hold only class 1's F1, named so."""
+    return "macro F1" if f"{prefix}macro_f1" in metrics else "F1 (class 1)"
+
+
+def f1_value(metrics: dict, prefix: str = "") -> float:
+    return metrics.get(f"{prefix}macro_f1", metrics.get(f"{prefix}f1", float("nan")))
 
 
 def _architecture(run: dict) -> str:

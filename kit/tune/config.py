@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kit.batching import STRATEGIES
-from kit.data.nsmc import data_dir_setting, texts_file_setting
+from kit.data.nsmc import texts_file_setting
+from kit.data.splits import data_dir_setting
 from kit.settings import setting
 
 MODES = ("offline", "serve")

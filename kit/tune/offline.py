@@ -13,11 +13,12 @@ from pathlib import Path
 from kit.bench.report import write_records
 from kit.bench.results import BenchResult
 from kit.bench.runner import BenchConfig, run_bench
-from kit.data.nsmc import DataConfig
+from kit.data.splits import DataConfig
 from kit.errors import KitError
 from kit.manifest import variants_by_name
 from kit.runtime.ort_providers import create_session, session_provider
 from kit.runtime.registry import variant_backend
+from kit.task import Task
 from kit.tune.config import Trial, TuneConfig, output_folder
 
 
@@ -79,8 +80,8 @@ def tune_offline(config: TuneConfig, manifest: dict, progress) -> tuple[list[Tri
         export=config.export,
         backends=tuple(f"{'ort-' + device if b == 'ort' else b}:{v}" for v, b in backends.items()),
         strategies=config.strategies,
-        fixed_lengths=(int(manifest["max_length"]),),
-        max_length=int(manifest["max_length"]),
+        fixed_lengths=(Task.of_record(manifest).max_length,),
+        max_length=Task.of_record(manifest).max_length,
         batch_sizes=config.batch_sizes,
         limit=config.limit,
         texts=config.texts[: config.limit],

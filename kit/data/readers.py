@@ -1,4 +1,5 @@
-"""Input files for `nsmckit predict`, read in bounded chunks so memory does not grow with the file.
+"""Input files (`nsmckit predict`'s texts, and the labeled files a task is trained and judged on), read in
+bounded chunks so memory does not grow with the file.
 
     reader = open_reader("reviews.tsv", column="document")
     reader.fields                # every field of the input, known before the first chunk
@@ -32,6 +33,9 @@ EXTENSIONS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".parquet": "parq
 BOM = "\ufeff"
 
 Chunk = tuple[dict[str, list], list[str]]
+Row = tuple[dict, str, int]  # the row's fields, its text, the line it ends on
+CHUNK_ROWS = 10_000  # rows per parquet batch when reading row by row
+ROW = "\0row"  # the row number carried through a parquet chunk (a name no column has)
 
 
 @dataclass
@@ -41,6 +45,7 @@ class InputSpec:
     path: str
     format: str = "auto"
     column: str = "document"
+    option: str = "--column"  # the option that names the column, for the error that it is missing
 
     @property
     def name(self) -> str:
@@ -119,6 +124,18 @@ class Reader:
         with self._text_stream() as stream:
             yield from _batched(_ROW_READERS[self.format](stream, self.spec), size, self.fields)
 
+    def records(self) -> Iterator[tuple[str, dict]]:
+        """Every row with where it is ("file:line", or "file: row N" for parquet), for readers that check
+        values row by row (a labeled file's labels)."""
+        if self.format == "parquet":
+            for columns, _ in _parquet_chunks(self.spec, CHUNK_ROWS, numbered=True):
+                for row in (dict(zip(columns, values)) for values in zip(*columns.values())):
+                    yield f"{self.spec.name}: row {row.pop(ROW)}", row
+            return
+        with self._text_stream() as stream:
+            for row, _, line in _ROW_READERS[self.format](stream, self.spec):
+                yield f"{self.spec.name}:{line}", row
+
     def _schema(self) -> tuple[list[str], dict[str, str]]:
         if self.format == "parquet":
             return _parquet_schema(self.spec)
@@ -133,7 +150,7 @@ class Reader:
         types: dict[str, set[type]] = {}
         rows = 0
         with self._text_stream() as stream:
-            for row, _ in _jsonl_rows(stream, self.spec):
+            for row, _, _ in _jsonl_rows(stream, self.spec):
                 rows += 1
                 for key, value in row.items():
                     types.setdefault(key, set()).add(type(value))
@@ -195,32 +212,32 @@ def _header_schema(fmt: str, header: str, spec: InputSpec) -> tuple[list[str], d
     except csv.Error as e:
         raise DataError(f"{spec.name}:1: {e}") from e
     if spec.column not in fields and header.strip():
-        raise missing_column(f"{spec.name}:1", spec.column, fields)
+        raise missing_column(f"{spec.name}:1", spec.column, fields, spec.option)
     return fields, dict.fromkeys(fields, "str")
 
 
-def missing_column(where: str, column: str, columns: list[str]) -> DataError:
-    return DataError(f"{where}: no column {column!r} (columns: {', '.join(columns)}); use --column")
+def missing_column(where: str, column: str, columns: list[str], option: str = "--column") -> DataError:
+    return DataError(f"{where}: no column {column!r} (columns: {', '.join(columns)}); use {option}")
 
 
-def _batched(rows: Iterator[tuple[dict, str]], size: int, fields: list[str]) -> Iterator[Chunk]:
+def _batched(rows: Iterator[Row], size: int, fields: list[str]) -> Iterator[Chunk]:
     """Rows into chunks with every field: a field a row lacks is None in that row, never shifted."""
     for batch in iter(lambda: list(itertools.islice(rows, size)), []):
-        columns = {name: [row.get(name) for row, _ in batch] for name in fields}
-        yield columns, [text for _, text in batch]
+        columns = {name: [row.get(name) for row, _, _ in batch] for name in fields}
+        yield columns, [text for _, text, _ in batch]
 
 
-def _lines(stream, spec: InputSpec) -> Iterator[tuple[dict, str]]:
+def _lines(stream, spec: InputSpec) -> Iterator[Row]:
     for number, line in enumerate(stream, 1):
         text = line.rstrip("\r\n")
-        yield {"line": number, "text": text}, text
+        yield {"line": number, "text": text}, text, number
 
 
 _DELIMITERS = {"tsv": "\t", "csv": ","}
 
 
 def _delimited(fmt: str):
-    def rows(stream, spec: InputSpec) -> Iterator[tuple[dict, str]]:
+    def rows(stream, spec: InputSpec) -> Iterator[Row]:
         reader = csv.reader(stream, delimiter=_DELIMITERS[fmt], quotechar='"', strict=True)
         try:
             header = next(reader, None)
@@ -230,14 +247,14 @@ def _delimited(fmt: str):
             for row in reader:
                 if len(row) != len(header):
                     raise DataError(f"{spec.name}:{reader.line_num}: expected {len(header)} fields, got {len(row)}")
-                yield dict(zip(header, row)), row[at]
+                yield dict(zip(header, row)), row[at], reader.line_num
         except csv.Error as e:
             raise DataError(f"{spec.name}:{reader.line_num}: {e}") from e
 
     return rows
 
 
-def _jsonl_rows(stream, spec: InputSpec) -> Iterator[tuple[dict, str]]:
+def _jsonl_rows(stream, spec: InputSpec) -> Iterator[Row]:
     for number, line in enumerate(stream, 1):
         if not line.strip():
             continue
@@ -252,7 +269,7 @@ def _jsonl_rows(stream, spec: InputSpec) -> Iterator[tuple[dict, str]]:
         if not isinstance(row.get(spec.column), str):
             found = "missing" if spec.column not in row else f"a {type(row[spec.column]).__name__}"
             raise DataError(f"{spec.name}:{number}: field {spec.column!r} is {found}, expected a string")
-        yield row, row[spec.column]
+        yield row, row[spec.column], number
 
 
 _ROW_READERS = {"lines": _lines, "tsv": _delimited("tsv"), "csv": _delimited("csv"), "jsonl": _jsonl_rows}
@@ -282,11 +299,11 @@ def _arrow_kind(arrow_type) -> str:
 def _parquet_schema(spec: InputSpec) -> tuple[list[str], dict[str, str]]:
     schema = _parquet_file(spec.path).schema_arrow
     if spec.column not in schema.names:
-        raise missing_column(spec.path, spec.column, schema.names)
+        raise missing_column(spec.path, spec.column, schema.names, spec.option)
     return schema.names, {field.name: _arrow_kind(field.type) for field in schema}
 
 
-def _parquet_chunks(spec: InputSpec, size: int) -> Iterator[Chunk]:
+def _parquet_chunks(spec: InputSpec, size: int, numbered: bool = False) -> Iterator[Chunk]:
     offset = 0
     for batch in _parquet_file(spec.path).iter_batches(batch_size=size):
         columns = batch.to_pydict()
@@ -294,9 +311,11 @@ def _parquet_chunks(spec: InputSpec, size: int) -> Iterator[Chunk]:
         bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
         if bad is not None:
             raise DataError(f"{spec.path}: row {offset + bad + 1}: column {spec.column!r} is not a string")
+        if numbered:
+            columns[ROW] = list(range(offset + 1, offset + len(texts) + 1))
         offset += len(texts)
         yield columns, texts
 
 
-def open_reader(path: str, column: str = "document", format: str = "auto") -> Reader:
-    return Reader(InputSpec(path, format, column))
+def open_reader(path: str, column: str = "document", format: str = "auto", option: str = "--column") -> Reader:
+    return Reader(InputSpec(path, format, column, option))
