@@ -1,9 +1,20 @@
 from setuptools import find_packages, setup
 
+TRAINING = [
+    "torch>=2.4",
+    "transformers>=4.45,<4.58",
+    "accelerate>=0.26",
+    "datasets>=2.19",
+    "optimum-onnx>=0.1",
+    "matplotlib>=3.7",
+    "scikit-learn>=1.3",
+    "sentencepiece>=0.2",
+]
+
 setup(
     name="nsmckit",
     version="0.1.0",
-    description="Fine-tune, export, benchmark and serve klue/bert-base sentiment models on NSMC",
+    description="Fine-tune, export, benchmark and serve Korean text classifiers (NSMC or your own data, any encoder)",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
@@ -11,26 +22,11 @@ setup(
     package_data={"kit.data": ["sample_reviews.txt"]},
     install_requires=["click>=8.1", "numpy>=1.26", "rich>=13", "tqdm>=4.66", "tokenizers>=0.20"],
     extras_require={
-        # Training and export: torch, transformers and Optimum's ONNX exporter.
+        # Training and export: torch, transformers and Optimum's ONNX exporter; scikit-learn for the metrics;
+        # sentencepiece for tokenizers that ship only a sentencepiece model (XLM-R).
         # onnxruntime (CPU) and onnxruntime-gpu must never be installed together: pick cpu or gpu.
-        "cpu": [
-            "torch>=2.4",
-            "transformers>=4.45,<4.58",
-            "accelerate>=0.26",
-            "datasets>=2.19",
-            "optimum-onnx>=0.1",
-            "onnxruntime>=1.18",
-            "matplotlib>=3.7",
-        ],
-        "gpu": [
-            "torch>=2.4",
-            "transformers>=4.45,<4.58",
-            "accelerate>=0.26",
-            "datasets>=2.19",
-            "optimum-onnx>=0.1",
-            "onnxruntime-gpu>=1.18",
-            "matplotlib>=3.7",
-        ],
+        "cpu": [*TRAINING, "onnxruntime>=1.18"],
+        "gpu": [*TRAINING, "onnxruntime-gpu>=1.18"],
         # The HTTP server: add onnxruntime or onnxruntime-gpu (the Docker image picks one).
         "serve": ["fastapi>=0.110", "uvicorn>=0.29", "prometheus-client>=0.20"],
         # `nsmckit loadtest` (and `tune --mode serve`): aiohttp, a client light enough to leave the cores to the

@@ -54,12 +54,13 @@ def main() -> int:
     from kit.manifest import read_manifest, source_model
     from kit.runtime.classifiers import load_classifier
     from kit.runtime.hf import load_model
+    from kit.task import Task
 
     export = Path(args.export)
     manifest = read_manifest(export)
     texts = read_nsmc_file(Path(args.data_dir) / "ratings_test.txt").texts[: args.rows]
     warm = texts[:64]
-    max_length = manifest["max_length"]
+    max_length = Task.of_record(manifest).max_length
     results: dict[str, dict] = {}
 
     def record(name: str, seconds: float, labels) -> None:
@@ -69,7 +70,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         source = manifest["source"]
         set_seed(0)  # the export's seed: random weights match the export's
-        model = load_model(source_model(export, manifest), source["no_weights"], source["config_overrides"])
+        model = load_model(
+            source_model(export, manifest), no_weights=source["no_weights"], config_overrides=source["config_overrides"]
+        )
         model.save_pretrained(tmp)
         tokenizer = AutoTokenizer.from_pretrained(export)
         classify = pipeline("text-classification", model=tmp, tokenizer=tokenizer, device="cpu")

@@ -1,4 +1,4 @@
-"""nsmckit: fine-tune, export, benchmark and serve BERT sentiment classifiers on NSMC.
+"""nsmckit: fine-tune, export, benchmark and serve Korean text classifiers: NSMC or your own data, any encoder.
 
 The heavy pieces (torch, transformers) load on first use, so `import kit` and
 `nsmckit --help` stay fast.
@@ -15,6 +15,7 @@ _EXPORTS = {
     "plan_batches": "kit.batching",
     "DataConfig": "kit.data.splits",
     "load_splits": "kit.data.splits",
+    "Task": "kit.task",
     "encode": "kit.data.encoding",
     "FinetuneConfig": "kit.train.finetune",
     "FinetuneResult": "kit.train.finetune",

@@ -6,7 +6,7 @@ class KitError(Exception):
 
 
 class DataError(KitError):
-    """NSMC files are missing, unreadable or malformed."""
+    """Data files (NSMC's or your own) are missing, unreadable or malformed."""
 
 
 class ModelError(KitError):
@@ -24,7 +24,7 @@ EXTRA_OF = {
     **dict.fromkeys(("openvino", "nncf"), "openvino"),
     **dict.fromkeys(("torch", "transformers", "accelerate", "datasets", "optimum", "onnx", "matplotlib"), "cpu"),
     "onnxruntime": "cpu] or [gpu",
-    "pyarrow": "cpu",
+    **dict.fromkeys(("pyarrow", "sklearn", "sentencepiece"), "cpu"),
     "ray": "ray",
     "tensorboard": "tensorboard",
     "wandb": "wandb",

@@ -51,7 +51,7 @@ def build_tokenizer(folder: Path):
 
 def save_tiny_model(folder: Path, tokenizer, seed: int = 0) -> Path:
     """A 2-layer, hidden-64 BERT classifier with random weights (seeded) and its tokenizer, saved like a model
-    folder."""
+    folder fine-tuned on NSMC (its labels named negative and positive)."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
@@ -63,7 +63,7 @@ def save_tiny_model(folder: Path, tokenizer, seed: int = 0) -> Path:
         num_attention_heads=2,
         intermediate_size=128,
         max_position_embeddings=128,
-        num_labels=2,
+        id2label={0: "negative", 1: "positive"},
     )
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -138,6 +138,7 @@ def tiny_export(tiny_model_dir, tmp_path_factory):
 def tiny_ov_export(tiny_model_dir, nsmc_dir, tmp_path_factory):
     """The tiny model with ONNX Runtime's int8 and the OpenVINO variants (ov-bf16, ov-int8), validated on
     labels."""
+    from kit.data.splits import DataConfig
     from kit.export.onnx import ExportConfig, export_onnx
 
     out = tmp_path_factory.mktemp("ov") / "export"
@@ -148,7 +149,7 @@ def tiny_ov_export(tiny_model_dir, nsmc_dir, tmp_path_factory):
         openvino=True,
         calibration_rows=64,
         max_length=64,
-        data_dir=str(nsmc_dir),
+        data=DataConfig(data_dir=str(nsmc_dir)),
         label_rows=200,
     )
     return export_onnx(config, progress=lambda line: None)

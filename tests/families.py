@@ -45,13 +45,17 @@ def tiny_config(family: str, tokenizer, num_labels: int = 2, id2label: dict | No
     raise ValueError(family)
 
 
-def save_tiny_family(folder: Path, family: str, tokenizer, num_labels: int = 2, id2label: dict | None = None, seed=0):
-    """A base checkpoint of `family` (a sequence classifier with random weights) and its tokenizer."""
+def save_tiny_family(
+    folder: Path, family: str, tokenizer, id2label: dict | None = None, base_model: bool = False, seed: int = 0
+) -> Path:
+    """A checkpoint of `family` with random weights and its tokenizer: a sequence classifier (its labels
+    `id2label`, else two unnamed ones), or with `base_model` the encoder alone, as hub checkpoints are."""
     import torch
-    from transformers import AutoModelForSequenceClassification
+    from transformers import AutoModel, AutoModelForSequenceClassification
 
     torch.manual_seed(seed)
-    config = tiny_config(family, tokenizer, num_labels, id2label)
-    AutoModelForSequenceClassification.from_config(config, attn_implementation="eager").save_pretrained(folder)
+    config = tiny_config(family, tokenizer, len(id2label or {0: 0, 1: 1}), id2label)
+    model_class = AutoModel if base_model else AutoModelForSequenceClassification
+    model_class.from_config(config, attn_implementation="eager").save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder

@@ -210,7 +210,7 @@ def test_batches_are_padded_with_the_exports_pad_id_and_a_new_backend_is_one_reg
     export = tmp_path / "export"
     shutil.copytree(tiny_export.path, export)
     manifest = json.loads((export / "export.json").read_text())
-    manifest["pad_token_id"] = 3  # another id in the vocabulary: only the manifest says which
+    manifest["task"]["pad_token_id"] = 3  # another id in the vocabulary: only the manifest says which
     (export / "export.json").write_text(json.dumps(manifest))
     padding: list[np.ndarray] = []
 

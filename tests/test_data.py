@@ -10,14 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kit.data.nsmc import DataConfig, download_nsmc, load_nsmc, load_test_texts, read_nsmc_file
+from kit.data.nsmc import download_nsmc, load_test_texts, read_nsmc_file
+from kit.data.splits import DataConfig
+from kit.data.splits import load_splits as load_nsmc
 from kit.errors import DataError
 from tests.synthetic import corpus
 
 
 def test_reads_release_format_with_quotes_and_empty_rows(nsmc_dir):
     split = read_nsmc_file(nsmc_dir / "ratings_train.txt")
-    assert len(split) == 600
+    assert len(split.texts) == 600
     assert split.texts[3] == ""
     assert split.texts[5].startswith('"') and split.texts[5].endswith(" 이라고 함")
     assert split.texts[5].count('"') == 2  # pandas doubled the inner quotes; the reader undoes it
@@ -29,9 +31,9 @@ def test_validation_split_is_seeded_and_disjoint(nsmc_dir):
     b = load_nsmc(DataConfig(data_dir=str(nsmc_dir), val_ratio=0.25, seed=1))
     c = load_nsmc(DataConfig(data_dir=str(nsmc_dir), val_ratio=0.25, seed=2))
     assert (len(a.train), len(a.val), len(a.test)) == (450, 150, 200)
-    assert a.val.ids == b.val.ids and a.val.ids != c.val.ids
-    assert not set(a.train.ids) & set(a.val.ids)
-    assert a.empty == {"ratings_train.txt": 1, "ratings_test.txt": 1}
+    assert a.val.texts == b.val.texts and a.val.texts != c.val.texts
+    assert sorted(a.train.texts + a.val.texts) == sorted(read_nsmc_file(nsmc_dir / "ratings_train.txt").texts)
+    assert a.empty == {"train": 1, "test": 1}
 
 
 def test_limit_caps_every_split(nsmc_dir):
@@ -101,11 +103,9 @@ def test_test_texts_need_only_the_test_file(nsmc_dir, tmp_path):
     only_test = tmp_path / "only-test"
     only_test.mkdir()
     (only_test / "ratings_test.txt").write_bytes((nsmc_dir / "ratings_test.txt").read_bytes())
-    assert load_test_texts(DataConfig(data_dir=str(only_test))) == tuple(
-        read_nsmc_file(only_test / "ratings_test.txt").texts
-    )
+    assert load_test_texts(str(only_test)) == tuple(read_nsmc_file(only_test / "ratings_test.txt").texts)
     with pytest.raises(DataError, match="ratings_test.txt: no such file"):
-        load_test_texts(DataConfig(data_dir=str(tmp_path)))
+        load_test_texts(str(tmp_path))
 
 
 # The real release, where CI provides it.
@@ -114,7 +114,7 @@ def test_test_texts_need_only_the_test_file(nsmc_dir, tmp_path):
 def test_real_nsmc_rows_quotes_and_empties(real_nsmc_dir):
     train = read_nsmc_file(real_nsmc_dir / "ratings_train.txt")
     test = read_nsmc_file(real_nsmc_dir / "ratings_test.txt")
-    assert (len(train), len(test)) == (150_000, 50_000)
+    assert (len(train.texts), len(test.texts)) == (150_000, 50_000)
     assert (int((train.labels == 0).sum()), int((test.labels == 0).sum())) == (75_173, 24_827)
     assert (train.texts.count(""), test.texts.count("")) == (5, 3)
     quoted = [t for t in train.texts if '"' in t]

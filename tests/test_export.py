@@ -49,7 +49,7 @@ def test_variants_pass_validation_and_manifest_is_complete(exported):
     assert int8["quantization"]["scheme"] == "dynamic"
     for key in ("optimum", "onnxruntime", "transformers", "onnx"):
         assert key in manifest["libraries"]
-    assert manifest["opset"] >= 11 and manifest["max_length"] == 64
+    assert manifest["opset"] >= 11 and manifest["task"]["max_length"] == 64
     for rel, digest in manifest["files"].items():
         assert sha256_file(exported.path / rel) == digest
     assert {"model.onnx", "model_O2.onnx", "model_int8.onnx", "tokenizer.json", "config.json"} <= set(manifest["files"])
@@ -228,7 +228,7 @@ def test_int8_is_judged_on_labels_and_rejected_when_it_loses_accuracy(tiny_model
             model=str(run),
             output=str(tmp_path / name),
             quantize=("int8-u8s8",),
-            data_dir=str(data),
+            data=DataConfig(data_dir=str(data)),
             label_rows=300,
             accuracy_tolerance=tolerance,
         )

@@ -60,12 +60,12 @@ def edited_export(export, tmp_path, edit) -> str:
     "edit, message",
     [
         (lambda m: m.pop("variants"), "'variants' is missing, expected a list of variants"),
-        (lambda m: m.update(max_length="abc"), "'max_length' is 'abc', expected an integer of at least 2"),
-        (lambda m: m.update(labels=[]), "'labels' is [], expected a list of two or more label names"),
+        (lambda m: m["task"].update(max_length="abc"), "'max_length' is 'abc', expected an integer of at least 2"),
+        (lambda m: m["task"].update(labels=[]), "'labels' is [], expected a list of two or more label names"),
         (lambda m: m.update(default_variant="fp64"), "'default_variant' 'fp64' is not one of the variants"),
-        (lambda m: m.update(labels=["a", "b", "c"]), "3 labels for a model with 2 logits"),
-        (lambda m: m.update(max_length=4096), "max_length 4096 exceeds the model's 128 positions"),
-        (lambda m: m.update(pad_token_id=10**12), "pad_token_id 1000000000000 is outside the tokenizer's"),
+        (lambda m: m["task"].update(labels=["a", "b", "c"]), "3 labels for a model with 2 logits"),
+        (lambda m: m["task"].update(max_length=4096), "max_length 4096 exceeds the model's 128 usable positions"),
+        (lambda m: m["task"].update(pad_token_id=10**12), "pad_token_id 1000000000000 is outside the tokenizer's"),
         (lambda m: m["variants"][0].update(valid="no"), "each with a name, a file and valid true or false"),
         (lambda m: m["variants"][1].update(name="fp32"), "'variants' names one variant twice"),
         (lambda m: m["variants"][0].update(file="../outside/model.onnx"), "'../outside/model.onnx' is outside"),
@@ -79,10 +79,10 @@ def test_a_hand_edited_manifest_is_checked_at_load(tiny_export, tmp_path, edit, 
 def test_lengths_beyond_the_models_positions(tiny_model_dir, tiny_export, nsmc_dir, tmp_path):
     one_line_error(
         ["export", "--onnx", str(tiny_model_dir), "--output", str(tmp_path / "e"), "--max-length", "100000"],
-        "--max-length 100000 exceeds the model's 128 positions",
+        "--max-length 100000 exceeds the model's 128 usable positions",
     )
     bench = ["bench", "--export", str(tiny_export.path), "--data-dir", str(nsmc_dir), "--output", str(tmp_path / "b")]
-    one_line_error([*bench, "--fixed-lengths", "100000"], "--fixed-lengths 100000 exceeds the model's 128 positions")
+    one_line_error([*bench, "--fixed-lengths", "100000"], "--fixed-lengths 100000 exceeds the model's 128 usable positions")
     assert not (tmp_path / "e").exists() and not (tmp_path / "b").exists()
 
 

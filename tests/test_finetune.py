@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from kit.batching import STRATEGIES, restore_order
 from kit.cli import main
 from kit.data.encoding import encode
-from kit.data.nsmc import DataConfig, load_nsmc
+from kit.data.splits import DataConfig, load_splits
 from kit.runtime.hf import load_model, load_tokenizer
 from kit.train.batches import PaddingCollator, StrategyBatchSampler, TokenDataset
 from kit.train.checkpoints import checkpoints, is_complete, step
@@ -48,7 +48,7 @@ def test_tiny_bert_learns_synthetic_sentiment(tiny_model_dir, learn_dir, tmp_pat
     assert result.train["steps"] >= 200
     assert result.test["accuracy"] > 0.8  # chance is 0.5
     run = json.loads((tmp_path / "run" / "run.json").read_text())
-    for key in ("accuracy", "f1", "loss"):
+    for key in ("accuracy", "macro_f1", "f1", "loss"):
         assert 0 <= run["test"][key] == result.test[key]
     for key in ("wall_s", "samples_per_s", "real_tokens_per_s", "padding_efficiency"):
         assert run["train"][key] > 0
@@ -87,7 +87,7 @@ def test_strategies_give_the_same_logits(tiny_model_dir, nsmc_dir):
     """Padding must not change results: fixed, dynamic and sorted batches agree on fp32 logits."""
     tokenizer = load_tokenizer(str(tiny_model_dir))
     model = load_model(str(tiny_model_dir)).eval()
-    split = load_nsmc(DataConfig(data_dir=str(nsmc_dir))).test
+    split = load_splits(DataConfig(data_dir=str(nsmc_dir))).test
     dataset = TokenDataset(encode(tokenizer, split.texts, 64), split.labels)
     assert dataset.encoded.lengths.max() == 64  # some reviews are truncated
     logits = {}
@@ -175,7 +175,7 @@ def test_ddp_with_two_cpu_processes(tiny_model_dir, learn_dir, tmp_path):
     from kit.runtime.backend import BackendOptions, BackendSpec
     from kit.runtime.torch_backend import TorchBackend
 
-    test = load_nsmc(DataConfig(data_dir=str(learn_dir), limit=1000)).test
+    test = load_splits(DataConfig(data_dir=str(learn_dir), limit=1000)).test
     seqs = list(map(encode(load_tokenizer(str(out)), test.texts, 64).__getitem__, range(len(test))))
     logits = predict_in_batches(
         TorchBackend(BackendSpec("torch"), out, BackendOptions(provider="cpu")).predict, seqs, "dynamic", 32, 64

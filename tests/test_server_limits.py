@@ -136,7 +136,7 @@ def overlong_export(tiny_export, tmp_path_factory):
     folder = tmp_path_factory.mktemp("overlong") / "export"
     shutil.copytree(tiny_export.path, folder)
     manifest = json.loads((folder / "export.json").read_text())
-    manifest["max_length"] = 4096
+    manifest["task"]["max_length"] = 4096
     del manifest["files"]["config.json"]
     (folder / "config.json").unlink()
     (folder / "export.json").write_text(json.dumps(manifest))

@@ -46,7 +46,9 @@ ARCHITECTURE = ("no_weights", "config_overrides")
     "--debug", is_flag=True, envvar="NSMCKIT_DEBUG", show_envvar=True, help="Show the traceback of a failure."
 )
 def main(debug):
-    """nsmckit: fine-tune, export, benchmark and serve BERT sentiment models on NSMC.
+    """nsmckit: fine-tune, export, benchmark and serve Korean text classifiers: NSMC by default, or your own
+    data (--train-file/--test-file, --dataset) with any labels, on any encoder (BERT, RoBERTa, ELECTRA,
+    DistilBERT, XLM-R).
 
     Settings: an option on the command line wins, then what the artifact records (an export's source
     model, a folder's trained weights), then environment defaults (NSMC_MODEL, NSMC_NO_WEIGHTS)."""
@@ -145,6 +147,11 @@ def export(ctx, onnx, **settings):
     )
     console, progress = progress_printer()
     data = config_from(DataConfig, settings)
+    if os.path.isdir(settings["model"]):
+        from kit.runtime.hf import run_task
+        from kit.runtime.sources import data_precedence
+
+        data = data_precedence(data, from_environment(ctx, "data_dir"), run_task(settings["model"]), note)
     result = export_onnx(ExportConfig(data=data, **settings), progress=progress)
     console.print(export_table(result.manifest, str(result.path)))
     if not result.valid:
@@ -196,7 +203,14 @@ def bench(ctx, all_rows, output, **settings):
     if all_rows:
         settings["limit"] = None
     console, progress = progress_printer()
-    config = BenchConfig(data=config_from(DataConfig, settings, val_ratio=0.0), **settings)
+    source = {name: settings.pop(name) for name in SOURCE}  # --limit is the benchmark's own
+    config = BenchConfig(data=DataConfig(**source, val_ratio=0.0), **settings)
+    if config.scenario == "inference" and (config.export or config.model and os.path.isdir(config.model)):
+        from kit.bench.runner import model_task
+        from kit.runtime.sources import data_precedence
+
+        data = data_precedence(config.data, from_environment(ctx, "data_dir"), model_task(config), note)
+        config = dataclasses.replace(config, data=data)
     result = run_bench(config, progress, on_cell=lambda partial: write_records(partial, Path(output)))
     console.print(rich_table(result))
     write_results(console, result, output)

@@ -123,7 +123,7 @@ class Splits:
     labels: LabelSet
     source: dict[str, dict]  # split -> where it came from (path and sha256, or dataset), rows
     notes: list[str] = field(default_factory=list)  # what was decided for the user (a carved validation split)
-    empty: dict[str, int] = field(default_factory=dict)  # split -> empty texts kept as ""
+    empty: dict[str, int] = field(default_factory=dict)  # split as read (before carving) -> empty texts kept as ""
 
     def onto(self, model_names: list[str]) -> Splits:
         """The same rows with their labels on a model's outputs (`LabelSet.onto`), ids remapped."""
@@ -288,13 +288,13 @@ def load_splits(
         return np.fromiter((labels.id_of(k, part.where(i)) for i, k in enumerate(part.keys)), np.int64, len(part.keys))
 
     splits = {name: Split(part.texts, ids(part)) for name, part in raw.items()}
+    empty = {name: split.texts.count("") for name, split in splits.items()}
     rng = np.random.default_rng(config.seed)
     notes = []
     if "train" in splits and "val" not in splits:
         splits["train"], splits["val"] = _carve(splits["train"], config.val_ratio, rng, stratified=kind != "nsmc")
         if kind != "nsmc" and config.val_ratio:
             notes.append(f"validation: {config.val_ratio:.0%} of the training data, stratified, seed {config.seed}")
-    empty = {name: split.texts.count("") for name, split in splits.items()}
     if config.limit is not None:
         for name, split in ((n, splits[n]) for n in SPLITS if n in splits):
             if len(split) > config.limit:

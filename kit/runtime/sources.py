@@ -1,15 +1,18 @@
-"""Which model a command runs, by one precedence: a setting given explicitly, then what the artifact records
-(an export's source model, whether a folder holds trained weights), then environment defaults
-(NSMC_MODEL, NSMC_NO_WEIGHTS). Where an environment default is overruled, `note` gets one line saying so.
+"""Which model and data a command runs, by one precedence: a setting given explicitly, then what the
+artifact records (an export's source model, whether a folder holds trained weights, the data its task was
+trained on), then environment defaults (NSMC_MODEL, NSMC_NO_WEIGHTS, NSMC_DATA_DIR). Where an environment
+default is overruled, `note` gets one line saying so.
 
     no_weights = weights_precedence("runs/nsmc", no_weights=True, no_weights_from_env=True, note=print)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from kit.data.splits import DataConfig
 from kit.manifest import read_manifest, source_path
 from kit.runtime.hf import weights_file
 
@@ -42,3 +45,13 @@ def export_source(
     if model is None and no_weights_from_env:
         no_weights = False  # the export records whether its source had weights
     return model, weights_precedence(model, no_weights, no_weights_from_env, note)
+
+
+def data_precedence(data: DataConfig, data_dir_from_env: bool, task, note: Callable) -> DataConfig:
+    """NSMC_DATA_DIR is a default: a model whose task records the data it was trained on (`task`, a
+    `kit.task.Task` or None) is judged on that data, not on NSMC; data given on the command line still wins."""
+    recorded = task.data.get("sources", {}).get("kind") if task else None
+    if data_dir_from_env and recorded and recorded != "NSMC":
+        note(f"NSMC_DATA_DIR ignored: the model was trained on its own {recorded}, which it is judged on")
+        return dataclasses.replace(data, data_dir=None)
+    return data
