@@ -82,7 +82,8 @@ def test_lengths_beyond_the_models_positions(tiny_model_dir, tiny_export, nsmc_d
         "--max-length 100000 exceeds the model's 128 usable positions",
     )
     bench = ["bench", "--export", str(tiny_export.path), "--data-dir", str(nsmc_dir), "--output", str(tmp_path / "b")]
-    one_line_error([*bench, "--fixed-lengths", "100000"], "--fixed-lengths 100000 exceeds the model's 128 usable positions")
+    too_long = "--fixed-lengths 100000 exceeds the model's 128 usable positions"
+    one_line_error([*bench, "--fixed-lengths", "100000"], too_long)
     assert not (tmp_path / "e").exists() and not (tmp_path / "b").exists()
 
 

@@ -71,7 +71,8 @@ def open_variant(folder: str | Path, variant: str | None = None, allow_invalid: 
     config = verify_file(folder, "config.json", manifest) if "config.json" in manifest["files"] else None
     positions = usable_positions(json.loads(config.read_text())) if config else None
     if positions and max_length > positions:
-        raise ModelError(f"{folder / MANIFEST}: max_length {max_length} exceeds the model's {positions} usable positions")
+        limit = f"the model's {positions} usable positions"
+        raise ModelError(f"{folder / MANIFEST}: max_length {max_length} exceeds {limit}")
     tokenizer = load_tokenizer_json(verify_file(folder, "tokenizer.json", manifest), max_length, task.truncation_side)
     pad_id = task.pad_token_id
     if pad_id >= tokenizer.get_vocab_size():
