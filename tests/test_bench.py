@@ -234,3 +234,19 @@ def test_batches_are_padded_with_the_exports_pad_id_and_a_new_backend_is_one_reg
     assert [c.status for c in result.cells] == ["ok"]
     pads = np.concatenate(padding)
     assert pads.size and set(pads.tolist()) == {3}
+
+
+def test_models_side_by_side_in_one_table(tiny_model_dir, other_model_dir, nsmc_dir, tmp_path):
+    """Two models benched in one run, on the same rows: the other model predicts the opposite of the first
+    (its classifier negated), so their accuracies add up to 1, each cell named by its model."""
+    args = ["bench", "--model", str(tiny_model_dir), "--model", str(other_model_dir), "--backends", "torch:fp32"]
+    args += ["--strategies", "bucketed", "--batch-sizes", "8", "--limit", "40", "--data-dir", str(nsmc_dir)]
+    result = CliRunner().invoke(main, [*args, "--output", str(tmp_path / "side")])
+    assert result.exit_code == 0, result.output
+    cells = json.loads((tmp_path / "side" / "results.json").read_text())["cells"]
+    assert [c["model"] for c in cells] == [str(tiny_model_dir), str(other_model_dir)]
+    assert [c["rows"] for c in cells] == [40, 40]
+    assert cells[0]["accuracy"] + cells[1]["accuracy"] == pytest.approx(1.0)
+    assert "┃ model " in result.output  # the table names each row's model
+    both = CliRunner().invoke(main, [*args[:5], "--export", str(tmp_path), *args[5:]])
+    assert both.exit_code == 2 and "not both" in both.output

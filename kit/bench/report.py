@@ -19,6 +19,7 @@ from kit.records import read_record
 from kit.tables import titled_table
 
 LATENCY_KEYS = ("p50", "p90", "p99", "p999", "mean")
+LEFT = ("model", "backend", "strategy", "status")  # text columns; the rest are figures
 
 
 def csv_fields(result: BenchResult) -> list[str]:
@@ -71,7 +72,9 @@ def _columns(result: BenchResult) -> list[tuple[str, callable]]:
         ]
     accuracy = "accuracy" if result.accuracy_meaningful else "accuracy (random weights)"
     train = all(isinstance(c, TrainCell) for c in result.cells)
-    columns = [
+    several = any(getattr(c, "model", None) for c in result.cells)
+    columns = [("model", lambda c: c.model or "")] if several else []
+    columns += [
         ("backend", lambda c: f"{c.backend}:{c.precision}"),
         ("strategy", lambda c: c.strategy_label),
         ("batch", lambda c: str(c.batch_size)),
@@ -96,7 +99,7 @@ def best_per_backend(result: BenchResult) -> set[int]:
     """Indices of the highest-throughput cell of each backend:precision (of each variant served, in a load test)."""
     best: dict[str, int] = {}
     for i, c in enumerate(result.cells):
-        key = c.variant if isinstance(c, LoadCell) else f"{c.backend}:{c.precision}"
+        key = c.variant if isinstance(c, LoadCell) else c.series
         if c.status == "ok" and (key not in best or c.samples_per_s > result.cells[best[key]].samples_per_s):
             best[key] = i
     return set(best.values())
@@ -115,7 +118,7 @@ def rich_table(result: BenchResult) -> Table:
     table = titled_table(_title(result))
     columns = _columns(result)
     for name, _ in columns:
-        table.add_column(name, justify="left" if name in ("backend", "strategy", "status") else "right")
+        table.add_column(name, justify="left" if name in LEFT else "right")
     best = best_per_backend(result)
     for i, cell in enumerate(result.cells):
         table.add_row(*(fn(cell) for _, fn in columns), style="bold green" if i in best else None)
@@ -133,7 +136,7 @@ def markdown(result: BenchResult) -> str:
         + f"; commit {env.get('git_commit')}",
         "",
         "| " + " | ".join(name for name, _ in columns) + " |",
-        "| " + " | ".join("---" if name in ("backend", "strategy", "status") else "---:" for name, _ in columns) + " |",
+        "| " + " | ".join("---" if name in LEFT else "---:" for name, _ in columns) + " |",
     ]
     for i, cell in enumerate(result.cells):
         values = [fn(cell) for _, fn in columns]
@@ -155,18 +158,13 @@ def plot(result: BenchResult, folder: Path) -> list[Path]:
     ok = [c for c in result.cells if c.status == "ok" and isinstance(c, GridCell)]
     if not ok:
         return []
-    backends = sorted({f"{c.backend}:{c.precision}" for c in ok})
+    backends = sorted({c.series for c in ok})
     strategies = list(dict.fromkeys(c.strategy_label for c in ok))
     batch_sizes = sorted({c.batch_size for c in ok})
 
     def cell(backend, strategy, batch):
         return next(
-            (
-                c
-                for c in ok
-                if f"{c.backend}:{c.precision}" == backend and c.batch_size == batch and c.strategy_label == strategy
-            ),
-            None,
+            (c for c in ok if c.series == backend and c.batch_size == batch and c.strategy_label == strategy), None
         )
 
     paths = []

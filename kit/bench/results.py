@@ -33,6 +33,7 @@ class GridCell(Cell):
     batch_size: int
     real_tokens_per_s: float | None = None
     padding_efficiency: float | None = None
+    model: str | None = None  # which model or export, where a bench sets several side by side
 
     @property
     def strategy_label(self) -> str:
@@ -40,8 +41,14 @@ class GridCell(Cell):
         return f"{self.strategy}-{self.max_length}" if self.strategy == "fixed" else self.strategy
 
     @property
+    def series(self) -> str:
+        """What runs: `backend:precision`, after its model where several are compared."""
+        runs = f"{self.backend}:{self.precision}"
+        return f"{self.model} {runs}" if self.model else runs
+
+    @property
     def label(self) -> str:
-        return f"{self.backend}:{self.precision} {self.strategy_label} b{self.batch_size}"
+        return f"{self.series} {self.strategy_label} b{self.batch_size}"
 
 
 @dataclass(kw_only=True)

@@ -76,6 +76,7 @@ class BenchConfig:
     compile: bool = setting(False, "torch.compile the torch backend.")
     threads: int | None = setting(None, "ONNX Runtime intra-op threads.  [default: all cores]", min=1)
     seed: int = 0
+    name: str | None = None  # the model's name on every cell, where several are benched side by side
 
 
 def _strategy_cells(config: BenchConfig):
@@ -281,6 +282,7 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
                         strategy=strategy,
                         max_length=length,
                         batch_size=batch_size,
+                        model=config.name,
                     )
                     result.cells.append(cell)
                     if reason is not None:
@@ -318,6 +320,30 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
             if reason is not None:
                 progress(f"{spec.label}: skipped ({reason})")
     return result
+
+
+def run_side_by_side(
+    configs: list[BenchConfig], progress=print, on_cell: Callable[[BenchResult], None] | None = None
+) -> BenchResult:
+    """Several models or exports in one table (model x backend x strategy x batch size): each benched as
+    `run_bench` benches it, on the test rows of its task's data (the same rows where they were trained on the
+    same data, or where `--test-file` is given), each cell named by its model."""
+    names = [c.name or c.export or c.model for c in configs]
+    if len(set(names)) != len(names):
+        raise KitError(f"a model is named twice ({', '.join(names)}): each one once")
+    merged = BenchResult({"models": [asdict(c) for c in configs]}, environment(), True, [])
+    for config, name in zip(configs, names):
+        done = list(merged.cells)
+
+        def partial(result: BenchResult, done=done) -> None:
+            merged.cells = done + result.cells
+            if on_cell:
+                on_cell(merged)
+
+        result = run_bench(dataclasses.replace(config, name=name), progress, partial)
+        merged.cells = done + result.cells
+        merged.accuracy_meaningful = merged.accuracy_meaningful and result.accuracy_meaningful
+    return merged
 
 
 def _save_tokenizer(config: BenchConfig, task: Task | None, folder: Path) -> tuple[Path, str]:

@@ -167,11 +167,28 @@ def write_results(console, result, output) -> None:
 
 
 @main.group(invoke_without_command=True)
-@config_options(BenchConfig, "model", "export", *ARCHITECTURE)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    envvar="NSMC_MODEL",
+    show_envvar=True,
+    help="Torch source: finetune folder, local folder or hub id; repeat to bench several side by side.  "
+    "[default: the export's source]",
+)
+@click.option(
+    "--export",
+    "exports",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Export folder for the ort-* and openvino backends (its torch backends run its source model); repeat "
+    "to bench several side by side.  [default: export --model on the fly]",
+)
+@config_options(BenchConfig, *ARCHITECTURE)
 @config_options(BenchConfig, "scenario", "backends", "strategies", "fixed_lengths", "max_length", "batch_sizes")
 @config_options(DataConfig, *SOURCE)
 @config_options(BenchConfig, "limit")
-@click.option("--all-rows", is_flag=True, help="Evaluate all 50,000 test rows (overrides --limit).")
+@click.option("--all-rows", is_flag=True, help="Evaluate every test row (overrides --limit).")
 @config_options(BenchConfig, "warmup", "repeats", "train_steps", "compile", "threads")
 @click.option(
     "--output",
@@ -180,40 +197,63 @@ def write_results(console, result, output) -> None:
     help="Folder for results.json/.csv/.md and plots (written after every cell).",
 )
 @click.pass_context
-def bench(ctx, all_rows, output, **settings):
+def bench(ctx, models, exports, all_rows, output, **settings):
     """Accuracy, latency percentiles and throughput for fixed / dynamic / bucketed batches across
     PyTorch, ONNX Runtime and OpenVINO. `nsmckit bench compare A.json B.json` prints ratios of two runs.
 
     With --export, the torch backends run the model the export was made from, unless --model names
-    another (NSMC_MODEL does not: the export's record wins over an environment default)."""
+    another (NSMC_MODEL does not: the export's record wins over an environment default). Several --export
+    (or several --model) are benched side by side in one table, each on its own task's test rows."""
     if ctx.invoked_subcommand is not None:
         return
     from kit.bench.report import rich_table, write_records
-    from kit.bench.runner import run_bench
-    from kit.runtime.sources import export_source, weights_precedence
+    from kit.bench.runner import run_bench, run_side_by_side
 
-    given = settings["model"], from_environment(ctx, "model")
-    weights = settings["no_weights"], from_environment(ctx, "no_weights")
-    if settings["export"] and not os.path.isdir(settings["export"]):
-        raise click.BadParameter(f"{settings['export']}: no such export folder", param_hint="--export")
-    if settings["export"]:
-        settings["model"], settings["no_weights"] = export_source(settings["export"], *given, *weights, note)
-    else:
-        settings["no_weights"] = weights_precedence(settings["model"], *weights, note)
     if all_rows:
         settings["limit"] = None
-    console, progress = progress_printer()
+    model_from_env = from_environment(ctx, "models")
+    if len(exports) > 1 and models and not model_from_env or len(models) > 1 and exports:
+        raise click.UsageError("side by side: repeat --export (each runs its own source on torch) or --model, not both")
+    if len(exports) > 1 or len(models) > 1:
+        entries = [(None, e) for e in exports] or [(m, None) for m in models]
+    else:
+        entries = [(next(iter(models), None), next(iter(exports), None))]
     source = {name: settings.pop(name) for name in SOURCE}  # --limit is the benchmark's own
-    config = BenchConfig(data=DataConfig(**source, val_ratio=0.0), **settings)
-    if config.scenario == "inference" and (config.export or config.model and os.path.isdir(config.model)):
-        from kit.bench.runner import model_task
-        from kit.runtime.sources import data_precedence
+    configs = [bench_config(ctx, model, export, source, settings) for model, export in entries]
+    console, progress = progress_printer()
 
-        data = data_precedence(config.data, from_environment(ctx, "data_dir"), model_task(config), note)
-        config = dataclasses.replace(config, data=data)
-    result = run_bench(config, progress, on_cell=lambda partial: write_records(partial, Path(output)))
+    def on_cell(partial) -> None:
+        write_records(partial, Path(output))
+
+    if len(configs) == 1:
+        result = run_bench(configs[0], progress, on_cell)
+    else:
+        result = run_side_by_side(configs, progress, on_cell)
     console.print(rich_table(result))
     write_results(console, result, output)
+
+
+def bench_config(ctx, model: str | None, export: str | None, source: dict, settings: dict) -> BenchConfig:
+    """One model's benchmark, by the settings' precedence: options given, then the artifact's record (an
+    export's source model, a folder's weights, the data a task was trained on), then the environment."""
+    from kit.bench.runner import model_task
+    from kit.runtime.sources import data_precedence, export_source, weights_precedence
+
+    model_from_env = from_environment(ctx, "models")
+    weights = settings["no_weights"], from_environment(ctx, "no_weights")
+    if export and not os.path.isdir(export):
+        raise click.BadParameter(f"{export}: no such export folder", param_hint="--export")
+    if export:
+        model, no_weights = export_source(export, model, model_from_env, *weights, note)
+    else:
+        no_weights = weights_precedence(model, *weights, note)
+    config = BenchConfig(
+        **(settings | {"no_weights": no_weights}), model=model, export=export, data=DataConfig(**source, val_ratio=0.0)
+    )
+    if config.scenario == "inference" and (export or model and os.path.isdir(model)):
+        data = data_precedence(config.data, from_environment(ctx, "data_dir"), model_task(config), note)
+        config = dataclasses.replace(config, data=data)
+    return config
 
 
 @bench.command()
