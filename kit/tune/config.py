@@ -37,9 +37,13 @@ class TuneConfig:
         "Offline: batching strategies (predict batches length-sorted, as bucketed does; others for comparison).",
         choices=STRATEGIES,
     )
-    limit: int = setting(2000, "Offline: NSMC test reviews to time on (or --input's first lines).", min=1)
+    limit: int = setting(
+        2000, "Offline: test rows to time on (the export's task's data, else NSMC; or --input's first lines).", min=1
+    )
     trial_s: float = setting(5.0, "Serve: seconds of open-loop load per trial rate.", min=0.5)
-    input: str | None = texts_file_setting("One text per line to time on and send.  [default: NSMC test reviews]")
+    input: str | None = texts_file_setting(
+        "One text per line to time on and send.  [default: the test rows of the export's task, else NSMC's]"
+    )
     texts: tuple[str, ...] = ()  # the texts themselves (from Python); else --input's, else NSMC test reviews
     data_dir: str | None = data_dir_setting("NSMC folder for the default texts (and labels).")
     output: str | None = setting(

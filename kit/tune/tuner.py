@@ -14,10 +14,12 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from kit.data.nsmc import read_texts, request_texts
+from kit.data.splits import DataConfig, load_splits, task_data
 from kit.environment import environment
 from kit.errors import KitError
 from kit.manifest import read_manifest, variants_by_name
 from kit.settings import check_settings
+from kit.task import Task
 from kit.tune.config import TuneConfig, TuneResult, describe, output_folder
 from kit.tune.offline import accuracy_cost, candidate_variants, predict_command, runs_on, tune_offline
 from kit.tune.report import judge, rank, row, write_outputs
@@ -28,8 +30,15 @@ class Infeasible(KitError):
     """No configuration met the constraints; the message names the closest."""
 
 
-def _texts(config: TuneConfig) -> tuple[str, ...]:
-    return config.texts or request_texts(None, config.data_dir)
+def _texts(config: TuneConfig, manifest: dict) -> tuple[str, ...]:
+    """What the server is sent: --input's texts, else the test rows of the data the export's task was trained
+    on (your own files or dataset), else NSMC's test reviews."""
+    if config.texts:
+        return config.texts
+    data = task_data(DataConfig(data_dir=config.data_dir), Task.of_record(manifest).data)
+    if data is not None and data.kind != "nsmc":
+        return tuple(load_splits(replace(data, val_ratio=0.0), ("test",)).test.texts)
+    return request_texts(None, config.data_dir)
 
 
 def _serve_rows(search, config: TuneConfig, manifest: dict) -> list[dict]:
@@ -63,7 +72,7 @@ def _serve(config: TuneConfig, manifest: dict, progress):
             variants.remove(name)
             notes.append(f"{name}: accuracy {delta:+.2f} pt ({source}), beyond the tolerance")
     variants.sort(key=lambda name: name != manifest["default_variant"])
-    search = tune_serve(config, variants, device, _texts(config), progress)
+    search = tune_serve(config, variants, device, _texts(config, manifest), progress)
     rows = _serve_rows(search, config, manifest)
     first = next(iter(search.sustained), None)
     default = next((r for r in rows if tuple(r["settings"].values()) == first), None)
