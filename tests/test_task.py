@@ -110,7 +110,7 @@ def test_three_string_labels_go_end_to_end_on_every_family(family, tokenizer, re
     out = invoke("export", "--onnx", str(run), "--output", str(export), "--quantize", "int8", "--openvino")
     manifest = json.loads((export / "export.json").read_text())
     assert manifest["task"]["labels"] == list(THREE_CLASSES)
-    assert str(reviews["test"]) in manifest["validation_texts"] and "test.csv" in out
+    assert str(reviews["test"]) in manifest["validation_texts"] and "labels neg, neu, pos" in out
     judged = {v["name"]: v["validation"]["labeled"] for v in manifest["variants"] if v["validation"]["labeled"]}
     assert set(judged) == {"int8", "ov-bf16", "ov-int8"}
     assert all(j["rows"] == 60 for j in judged.values())
@@ -132,6 +132,7 @@ def test_three_string_labels_go_end_to_end_on_every_family(family, tokenizer, re
     cells = json.loads((tmp_path / "bench" / "results.json").read_text())["cells"]
     assert [c["rows"] for c in cells] == [60, 60] and cells[1]["agreement"] == 1.0
     assert cells[0]["accuracy"] == cells[1]["accuracy"] and cells[0]["macro_f1"] is not None
+    assert list(cells[0]["per_class_f1"]) == list(THREE_CLASSES)
 
     # predict: three probabilities named by the task's labels
     scored = tmp_path / "scored.jsonl"

@@ -31,7 +31,7 @@ def csv_fields(result: BenchResult) -> list[str]:
 
 def _flat(cell: Cell) -> dict:
     row = {k: v for k, v in asdict(cell).items() if k != "latency_ms"}
-    for name in ("accuracy_delta_ci95", "quarter_p99_ms", "errors"):  # lists and maps: one JSON cell each
+    for name in ("accuracy_delta_ci95", "quarter_p99_ms", "errors", "per_class_f1"):  # lists, maps: one JSON cell
         if name in row:
             row[name] = json.dumps(row[name]) if row[name] is not None else None
     row.update({f"latency_{k}_ms": (cell.latency_ms or {}).get(k) for k in LATENCY_KEYS})
@@ -89,6 +89,7 @@ def _columns(result: BenchResult) -> list[tuple[str, callable]]:
             ("agreement", lambda c: _fmt(c.agreement, ".2%")),
             ("Δ accuracy (95% CI)", _accuracy_delta),
             ("macro F1", lambda c: _fmt(getattr(c, "macro_f1", None), ".4f")),
+            ("F1 per label", lambda c: " ".join(f"{k} {v:.2f}" for k, v in (c.per_class_f1 or {}).items())),
             ("peak MB", lambda c: _fmt(c.peak_memory_mb, ",.0f")),
         ]
     columns.append(("status", lambda c: c.status if c.status == "ok" else f"skipped: {c.reason}"))

@@ -57,6 +57,7 @@ class InferenceCell(GridCell):
     accuracy: float | None = None
     macro_f1: float | None = None
     f1: float | None = None  # binary tasks: class 1's F1
+    per_class_f1: dict[str, float] | None = None  # each label's F1, by name
     agreement: float | None = None  # share of predictions equal to the reference (torch fp32, else the first fp32)
     accuracy_delta: float | None = None  # accuracy minus the reference's on the same rows
     accuracy_delta_ci95: list[float] | None = None  # its paired (McNemar) 95% interval

@@ -29,7 +29,7 @@ from kit.environment import environment
 from kit.errors import KitError
 from kit.export.validation import paired_accuracy
 from kit.manifest import read_manifest, source_model
-from kit.metrics import classification_metrics
+from kit.metrics import classification_metrics, per_class_f1
 from kit.progress import progress_bar
 from kit.runtime.backend import BackendOptions, BackendSpec, BackendUnavailable
 from kit.runtime.hf import load_config, model_setting, no_weights_setting, overrides_setting, run_task
@@ -166,6 +166,7 @@ def measure(
     return {
         "rows": len(seqs),
         **(classification_metrics(labels, logits) if labels is not None else {}),
+        "per_class_f1": per_class_f1(labels, logits, backend.labels) if labels is not None else None,
         "preds": logits.argmax(-1),
         "latency_ms": summarize(latencies).to_dict(),
         "pass_s": float(np.median(pass_seconds)),
@@ -309,7 +310,7 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
                         cell.accuracy_delta, cell.accuracy_delta_ci95 = paired.difference, list(paired.ci95)
                     seconds = m["pass_s"] + tokenize_s
                     cell.rows, cell.accuracy = m["rows"], m.get("accuracy")
-                    cell.macro_f1, cell.f1 = m.get("macro_f1"), m.get("f1")
+                    cell.macro_f1, cell.f1, cell.per_class_f1 = m.get("macro_f1"), m.get("f1"), m["per_class_f1"]
                     cell.latency_ms, cell.padding_efficiency = m["latency_ms"], m["padding_efficiency"]
                     cell.samples_per_s, cell.real_tokens_per_s = m["rows"] / seconds, m["real_tokens"] / seconds
                     cell.tokenize_s, cell.peak_memory_mb = tokenize_s, m["peak_memory_mb"]

@@ -7,6 +7,7 @@ from rich.table import Table
 from kit.export.validation import format_points
 from kit.records import RANDOM, started_from_random_weights
 from kit.tables import titled_table
+from kit.task import Task
 
 
 def export_table(manifest: dict, path: str) -> Table:
@@ -15,9 +16,11 @@ def export_table(manifest: dict, path: str) -> Table:
     rules: dict[str, list[str]] = {}
     for v in manifest["variants"]:
         rules.setdefault(v["validation"]["threshold"], []).append(v["name"])
+    task = Task.of_record(manifest)
     table = titled_table(
         f"nsmckit export: {path}",
-        caption=f"validated on {manifest['validation_texts']}. Valid when: "
+        caption=f"labels {', '.join(task.labels)}; {task.family or 'model'}, max_length {task.max_length}, "
+        f"truncating on the {task.truncation_side}. Validated on {manifest['validation_texts']}. Valid when: "
         + "; ".join(f"{', '.join(names)}: {rule}" for rule, names in rules.items()),
     )
     accuracy = f"accuracy{RANDOM}" if started_from_random_weights(manifest) else "accuracy"
