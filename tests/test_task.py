@@ -257,3 +257,55 @@ def test_a_saved_dataset_keeps_its_class_names(tokenizer, tmp_path):
     ).save_to_disk(str(folder))
     splits = load_splits(DataConfig(dataset=str(folder), text_column="text"))
     assert splits.labels.names == ("bad", "ok", "good") and splits.test.labels[0] == 2
+
+
+def test_a_sentencepiece_only_xlmr_runs_with_pad_id_1_and_its_position_offset(tmp_path):
+    """XLM-R's shape as published: a tokenizer that ships only its sentencepiece model, pad id 1, positions
+    after the pad id. Fine-tuned, exported and run without torch, its logits are the Hugging Face model's."""
+    import sentencepiece
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, XLMRobertaTokenizer
+
+    from kit.runtime.classifiers import load_classifier
+    from tests.synthetic import corpus
+
+    (tmp_path / "corpus.txt").write_text("\n".join(corpus()))
+    sentencepiece.SentencePieceTrainer.train(
+        input=str(tmp_path / "corpus.txt"),
+        model_prefix=str(tmp_path / "sp"),
+        vocab_size=100,
+        pad_id=1,
+        bos_id=0,
+        eos_id=2,
+        unk_id=3,
+        minloglevel=2,
+    )
+    XLMRobertaTokenizer(vocab_file=str(tmp_path / "sp.model")).save_pretrained(tmp_path / "slow")
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "slow")  # converted to a fast one: needs sentencepiece
+    assert tokenizer.pad_token_id == 1 and not (tmp_path / "slow" / "tokenizer.json").exists()
+    model = save_tiny_family(tmp_path / "xlmr", "xlm-roberta", tokenizer, base_model=True)
+    (model / "tokenizer.json").unlink()  # as published: the sentencepiece model only
+    nsmc = write_nsmc(tmp_path / "nsmc", n_train=80, n_test=20)
+    run, export = tmp_path / "run", tmp_path / "export"
+    invoke(
+        "finetune",
+        "--model",
+        str(model),
+        "--data-dir",
+        str(nsmc),
+        "--max-steps",
+        "2",
+        "--max-length",
+        str(POSITIONS),
+        "--output",
+        str(run),
+    )
+    task = json.loads((run / "run.json").read_text())["task"]
+    assert task["pad_token_id"] == 1 and task["family"] == "xlm-roberta"
+    invoke("export", "--onnx", str(run), "--output", str(export))
+    texts = ["최고 명작 " * 100, "별로"]  # the first longer than every position
+    hf_model = AutoModelForSequenceClassification.from_pretrained(run).eval()
+    with torch.no_grad():
+        inputs = tokenizer(texts, truncation=True, max_length=POSITIONS, padding=True, return_tensors="pt")
+        expected = hf_model(**inputs).logits.numpy()
+    np.testing.assert_allclose(load_classifier(export).predict_logits(texts), expected, atol=1e-4)

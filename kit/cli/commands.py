@@ -138,6 +138,7 @@ def export(ctx, onnx, **settings):
     on (or the data given), approximate variants judged on its labels. Exits 1 if any variant fails."""
     from kit.export.onnx import export_onnx
     from kit.export.report import export_table
+    from kit.runtime.export_folder import verdict_note
     from kit.runtime.sources import weights_precedence
 
     if not onnx:
@@ -154,9 +155,12 @@ def export(ctx, onnx, **settings):
         data = data_precedence(data, from_environment(ctx, "data_dir"), run_task(settings["model"]), note)
     result = export_onnx(ExportConfig(data=data, **settings), progress=progress)
     console.print(export_table(result.manifest, str(result.path)))
+    for variant in result.manifest["variants"]:
+        if verdict_note(variant) and variant["valid"]:
+            note(f"{verdict_note(variant)}; it is usable, with this note wherever it is loaded")
     if not result.valid:
-        invalid = ", ".join(v["name"] for v in result.manifest["variants"] if not v["valid"])
-        raise click.ClickException(f"variant(s) {invalid} failed validation and are marked invalid in export.json")
+        invalid = "; ".join(f"{v['name']}: {v['why']}" for v in result.manifest["variants"] if not v["valid"])
+        raise click.ClickException(f"judged invalid and marked so in export.json: {invalid}")
 
 
 def write_results(console, result, output) -> None:
@@ -420,8 +424,10 @@ def loadtest(url, rate, rate_range, output, **settings):
     help="The latency budget, p99 in ms: per request (serve), per model call (offline).",
 )
 @config_options(TuneConfig, "min_throughput", "accuracy_tolerance", "mode", "budget_s", "provider", "variants")
-@config_options(TuneConfig, "batch_sizes", "strategies", "limit", "trial_s", "input", "data_dir", "output")
-def tune(export, p99_ms, **settings):
+@config_options(TuneConfig, "batch_sizes", "strategies", "limit", "trial_s", "input", "output")
+@config_options(DataConfig, *SOURCE)
+@click.pass_context
+def tune(ctx, export, p99_ms, **settings):
     """The fastest configuration of EXPORT that meets a latency budget, with its accuracy cost.
 
     offline: variant x strategy x batch size for scoring files, and the `nsmckit predict` command that uses
@@ -429,11 +435,17 @@ def tune(export, p99_ms, **settings):
     load for the highest rate it holds with p99 within budget; writes serve.env for `nsmckit serve
     --env-file`, Docker's --env-file and the Kubernetes ConfigMap. Exits 1 with the closest configurations
     when none meets the constraints."""
+    from kit.manifest import read_manifest
+    from kit.runtime.sources import data_precedence
+    from kit.task import Task
     from kit.tune.report import ranked_table
     from kit.tune.tuner import tune as run_tune
 
+    data = DataConfig(**{name: settings.pop(name) for name in SOURCE}, val_ratio=0.0)
+    task = Task.of_record(read_manifest(Path(export)))
+    data = data_precedence(data, from_environment(ctx, "data_dir"), task, note)
     console, progress = progress_printer()
-    result = run_tune(TuneConfig(export=export, p99_ms=p99_ms, **settings), progress)
+    result = run_tune(TuneConfig(export=export, p99_ms=p99_ms, data=data, **settings), progress)
     console.print(ranked_table(result))
     for line in result.notes:
         console.print(f"[dim]note: {line}[/dim]")

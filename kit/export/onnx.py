@@ -27,7 +27,7 @@ from kit.data.splits import DataConfig, task_data
 from kit.environment import cpu_features, cpu_flags, library_versions
 from kit.errors import KitError, ModelError, RunError
 from kit.export.openvino import build_openvino_variants, check_openvino
-from kit.export.validation import ExportTexts, compare, export_texts, paired_accuracy
+from kit.export.validation import LABEL_ROUND, ExportTexts, LabeledRounds, compare, export_texts, strategy_rows
 from kit.export.variant import Variant
 from kit.manifest import MANIFEST, checksums
 from kit.progress import counting_rows, progress_bar
@@ -220,8 +220,9 @@ def _build_variants(stage: Path, config: ExportConfig) -> list[Variant]:
 
 def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportConfig, texts: ExportTexts, progress):
     """Judge every variant against PyTorch fp32, each loaded from `stage` through the backend that will run
-    it (checksums and all, as a user's load would); sets each variant's `validation` and `valid`. Returns a
-    description of the texts used."""
+    it (checksums and all, as a user's load would); sets each variant's `validation`, `verdict` and `valid`.
+    Returns a description of the texts used."""
+    from kit.records import started_from_random_weights
     from kit.runtime.backend import BackendOptions, BackendSpec
     from kit.runtime.registry import BACKENDS, variant_backend
     from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
@@ -233,30 +234,33 @@ def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportC
         return predict_in_batches(run, seqs, strategy, batch_size, task.max_length, task.pad_token_id, task.inputs)
 
     def per_strategy(run, seqs: list[np.ndarray]) -> dict[str, np.ndarray]:
-        return {s: batches(run, seqs, s, config.batch_size) for s in STRATEGIES}
+        return {s: batches(run, strategy_rows(seqs, s), s, config.batch_size) for s in STRATEGIES}
+
+    def predicted_labels(run, seqs: list[np.ndarray]) -> np.ndarray:
+        return batches(run, seqs, "bucketed", config.batch_size * 4).argmax(-1)
 
     seqs = encode_ids(tokenizer, texts.validation)
     described, labeled = texts.described, texts.labeled
-    approximate = sum(not v.exact for v in built) if labeled else 0
+    random = "the source model started from random weights" if started_from_random_weights(manifest) else None
+    approximate = sum(not v.exact for v in built) if labeled and not random else 0
     labeled_seqs: list[np.ndarray] = []
     if approximate:
-        progress(f"judging approximate variants on {labeled[2]}")
+        progress(f"judging approximate variants on up to {labeled[2]}, in rounds of {LABEL_ROUND}")
         labeled_seqs = encode_ids(tokenizer, labeled[0])
-        described += f"; approximate variants judged on {labeled[2]}"
+        described += f"; approximate variants judged on up to {labeled[2]}"
     source = BackendOptions(
         provider="cpu", no_weights=config.no_weights, config_overrides=config.config_overrides, seed=config.seed
     )
-    # Every row each model scores: PyTorch and each variant per strategy, PyTorch and each approximate
-    # variant on the labeled rows. One bar with an ETA: on a CPU this is most of an export's time.
-    total = (1 + len(variants)) * len(STRATEGIES) * len(seqs) + (1 + approximate) * len(labeled_seqs)
+    # Every row each model may score: PyTorch and each variant per strategy, PyTorch and each approximate
+    # variant on the labeled rows (rounds that decide early leave the bar short of its total).
+    checked = sum(len(strategy_rows(seqs, s)) for s in STRATEGIES)
+    total = (1 + len(variants)) * checked + (1 + approximate) * len(labeled_seqs)
     with progress_bar(total, "validating") as bar:
         torch_fp32 = counting_rows(BACKENDS["torch"](BackendSpec("torch"), config.model, source).predict, bar)
         reference = per_strategy(torch_fp32, seqs)
-
-        def predict_labels(run) -> np.ndarray:
-            return batches(run, labeled_seqs, "bucketed", config.batch_size * 4).argmax(-1)
-
-        reference_preds = predict_labels(torch_fp32) if approximate else None
+        rounds = LabeledRounds(
+            labeled_seqs, labeled[1] if labeled else None, torch_fp32, predicted_labels, config.accuracy_tolerance
+        )
         for made, variant in zip(built, variants):
             name = variant_backend(variant)
             # strict: a CUDA variant runs on CUDA or fails
@@ -264,11 +268,20 @@ def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportC
             backend = BACKENDS[name](BackendSpec(name, variant["name"]), stage, options)
             run = counting_rows(backend.predict, bar)
             check = compare(reference, per_strategy(run, seqs), made.exact)
+            if not made.exact:
+                check.on_logits = random
             if approximate and not made.exact:
-                preds = predict_labels(run)
-                check.labeled = paired_accuracy(labeled[1], reference_preds, preds, config.accuracy_tolerance)
+                check.labeled = rounds.judge(run)
+                if check.labeled.near_chance:
+                    paired = check.labeled
+                    check.on_logits = (
+                        f"fp32's accuracy {paired.reference_accuracy:.3f} on {paired.rows:,} rows is within chance, "
+                        f"the majority label's {paired.majority_share:.3f}"
+                    )
             variant["validation"] = check.to_dict() | {"providers": backend.providers}
-            variant["valid"] = check.valid
+            variant["verdict"], variant["why"], variant["valid"] = check.verdict, check.why, check.valid
+        bar.total = bar.n  # rounds that decided early: the bar ends full
+        bar.refresh()
     return described
 
 

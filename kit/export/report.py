@@ -6,6 +6,7 @@ from rich.table import Table
 
 from kit.export.validation import format_points
 from kit.records import RANDOM, started_from_random_weights
+from kit.runtime.export_folder import verdict_of
 from kit.tables import titled_table
 from kit.task import Task
 
@@ -24,12 +25,12 @@ def export_table(manifest: dict, path: str) -> Table:
         + "; ".join(f"{', '.join(names)}: {rule}" for rule, names in rules.items()),
     )
     accuracy = f"accuracy{RANDOM}" if started_from_random_weights(manifest) else "accuracy"
-    for column in ("variant", "MB", "max |Δlogit|", "agreement", accuracy, "Δ vs fp32 (95% CI)", "valid"):
-        table.add_column(column, justify="left" if column in ("variant", "valid") else "right")
-    # The baseline the approximate variants were judged against: PyTorch fp32 on the same labeled reviews,
-    # which the exact fp32 variant reproduces (its logits match to 1e-4).
+    for column in ("variant", "MB", "max |Δlogit|", "agreement", accuracy, "Δ vs fp32 (95% CI), rows", "verdict"):
+        table.add_column(column, justify="left" if column in ("variant", "verdict") else "right")
+    # The baseline the approximate variants were judged against: PyTorch fp32 on the same labeled rows (the
+    # most any variant's rounds used), which the exact fp32 variant reproduces (its logits match to 1e-4).
     judged = [v["validation"]["labeled"] for v in manifest["variants"] if v["validation"].get("labeled")]
-    baseline = judged[0]["reference_accuracy"] if judged else None
+    baseline = max(judged, key=lambda j: j["rows"])["reference_accuracy"] if judged else None
     for v in manifest["variants"]:
         check = v["validation"]
         labeled = check.get("labeled")
@@ -43,7 +44,14 @@ def export_table(manifest: dict, path: str) -> Table:
             f"{check['max_abs_diff']:.1e}",
             f"{check['agreement']:.2%}",
             figure,
-            format_points(labeled["difference"], labeled["ci95"]) if labeled else "",
-            "[green]yes[/green]" if v["valid"] else "[red]NO[/red]",
+            f"{format_points(labeled['difference'], labeled['ci95'])}, {labeled['rows']:,}" if labeled else "",
+            VERDICT_STYLE[verdict_of(v)],
         )
     return table
+
+
+VERDICT_STYLE = {
+    "valid": "[green]valid[/green]",
+    "undecided": "[yellow]undecided[/yellow]",
+    "invalid": "[red]INVALID[/red]",
+}

@@ -5,10 +5,21 @@ attention (O2 and up) does not expect; real reviews with right padding are what 
 model will see, so that is what we compare on (plus hard cases: empty, emoji,
 Latin/Hangul mix, longer than max_length).
 
-Exact variants (fp32, O1, O2) must match PyTorch's logits. Approximate ones (O3, O4, int8)
-are judged on labels when labeled reviews are at hand: their accuracy against PyTorch fp32's
-on the same rows, a paired difference with its 95% interval, within a tolerance. Without
-labels, prediction agreement stands in (a weaker judge: near-zero margins flip on noise).
+Exact variants (fp32, O1, O2) must match PyTorch's logits. Approximate ones (O3, O4, int8, ov-*)
+are judged on labels when labeled rows are at hand, by the evidence: their accuracy against
+PyTorch fp32's on the same rows is a paired difference (only the rows where exactly one of the
+two is right move it: McNemar's b and c) with a 95% interval, and the verdict is
+
+- *invalid* when the whole interval lies below -tolerance (the drop is shown to exceed it),
+- *valid* when the whole interval lies above -tolerance (shown within it),
+- *undecided* otherwise, with the number of labeled rows that would decide it at the observed
+  rates (usable, with a `Note:` wherever it is loaded).
+
+Labeled rows are scored in rounds until the verdict is decided or `label_rows` are used, so a
+clear case costs a few hundred rows. A reference whose accuracy is near chance (its interval
+reaches the majority label's share) or that started from random weights says nothing about
+labels: the variant is then judged on its logits against fp32's (relative error), said so.
+Without labels, prediction agreement stands in (a weaker judge: near-zero margins flip on noise).
 """
 
 from __future__ import annotations
@@ -25,7 +36,10 @@ HARD_CASES = [
 ]
 EXACT_MAX_DIFF = 1e-4  # fp32 variants: logits must match
 APPROX_MIN_AGREEMENT = 0.995  # approximate variants without labels: predictions must agree
+LOGIT_MAX_RELATIVE_ERROR = 0.05  # near-chance models: RMS logit error / RMS spread of fp32's logits
 Z95 = 1.959964
+LABEL_ROUND = 250  # labeled rows scored per round; rounds stop as soon as the verdict is decided
+FIXED_ROWS = 64  # rows checked at the fixed strategy's full pad length (exactness needs no more; it costs most)
 
 
 @dataclass
@@ -39,6 +53,7 @@ class PairedAccuracy:
     reference_only: int  # rows the reference gets right and the variant wrong
     variant_only: int  # rows the variant gets right and the reference wrong
     tolerance: float  # the largest accuracy drop a valid variant may show
+    majority_share: float = 0.0  # the most frequent label's share of the rows: a constant guess's accuracy
 
     @property
     def difference(self) -> float:
@@ -51,11 +66,36 @@ class PairedAccuracy:
         return self.difference - half, self.difference + half
 
     @property
-    def valid(self) -> bool:
-        return self.difference >= -self.tolerance
+    def verdict(self) -> str:
+        low, high = self.ci95
+        if high < -self.tolerance:
+            return "invalid"
+        return "valid" if low >= -self.tolerance else "undecided"
+
+    @property
+    def rows_to_decide(self) -> int | None:
+        """Labeled rows whose interval would exclude -tolerance at the observed difference and discordance
+        (None: decided already, or a difference equal to the tolerance, which no number of rows decides)."""
+        margin = abs(self.difference + self.tolerance)
+        if self.verdict != "undecided" or margin == 0:
+            return None
+        spread = (self.reference_only + self.variant_only) / self.rows - self.difference**2
+        return int(np.ceil(Z95**2 * spread / margin**2))
+
+    @property
+    def near_chance(self) -> bool:
+        """The reference's accuracy interval reaches the majority label's share: its labels say nothing."""
+        accuracy = self.reference_accuracy
+        return accuracy - Z95 * np.sqrt(accuracy * (1 - accuracy) / self.rows) <= self.majority_share
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "difference": self.difference, "ci95": list(self.ci95), "valid": self.valid}
+        return {
+            **asdict(self),
+            "difference": self.difference,
+            "ci95": list(self.ci95),
+            "verdict": self.verdict,
+            "rows_to_decide": self.rows_to_decide,
+        }
 
 
 def format_points(difference: float, ci95) -> str:
@@ -73,16 +113,19 @@ def paired_accuracy(labels: np.ndarray, reference: np.ndarray, preds: np.ndarray
         reference_only=int(np.sum(ref_right & ~right)),
         variant_only=int(np.sum(right & ~ref_right)),
         tolerance=tolerance,
+        majority_share=float(np.bincount(labels).max() / len(labels)) if len(labels) else 0.0,
     )
 
 
 @dataclass
 class VariantCheck:
-    """Agreement of one variant with PyTorch fp32, per batching strategy."""
+    """One variant against PyTorch fp32: logits per batching strategy, and for an approximate variant its
+    labeled accuracy (or, where labels say nothing, its logits), with the verdict and why."""
 
-    exact: bool  # held to the fp32 logit threshold, else judged on labels (or agreement without them)
+    exact: bool  # held to the fp32 logit threshold, else judged on labels (or logits, or agreement)
     per_strategy: dict[str, dict[str, float]] = field(default_factory=dict)
     labeled: PairedAccuracy | None = None
+    on_logits: str | None = None  # why an approximate variant is judged on its logits instead of labels
 
     @property
     def max_abs_diff(self) -> float:
@@ -93,20 +136,52 @@ class VariantCheck:
         return min(s["agreement"] for s in self.per_strategy.values())
 
     @property
-    def valid(self) -> bool:
+    def logit_error(self) -> float:
+        """RMS logit error relative to the RMS spread of fp32's logits, worst strategy."""
+        return max(s["logit_error"] for s in self.per_strategy.values())
+
+    @property
+    def verdict(self) -> str:
         if self.exact:
-            return self.max_abs_diff <= EXACT_MAX_DIFF and self.agreement == 1.0
-        if self.labeled is not None:
-            return self.labeled.valid
-        return self.agreement >= APPROX_MIN_AGREEMENT
+            ok = self.max_abs_diff <= EXACT_MAX_DIFF and self.agreement == 1.0
+        elif self.on_logits:
+            ok = self.logit_error <= LOGIT_MAX_RELATIVE_ERROR
+        elif self.labeled is not None:
+            return self.labeled.verdict
+        else:
+            ok = self.agreement >= APPROX_MIN_AGREEMENT
+        return "valid" if ok else "invalid"
+
+    @property
+    def valid(self) -> bool:
+        """Usable: valid, or undecided (loaded with a note); an invalid variant is not."""
+        return self.verdict != "invalid"
 
     @property
     def threshold(self) -> str:
         if self.exact:
             return f"Δ ≤ {EXACT_MAX_DIFF:g}, 100%"
+        if self.on_logits:
+            return f"logit error ≤ {LOGIT_MAX_RELATIVE_ERROR:.0%} of fp32's spread"
         if self.labeled is not None:
-            return f"accuracy drop ≤ {self.labeled.tolerance * 100:g} pt"
+            return f"accuracy drop ≤ {self.labeled.tolerance * 100:g} pt, shown by the 95% interval"
         return f"≥ {APPROX_MIN_AGREEMENT:.1%} agree"
+
+    @property
+    def why(self) -> str:
+        """The verdict in words, as export.json, the table and every later Note say it."""
+        if self.on_logits:
+            return f"judged on logits ({self.on_logits}): error {self.logit_error:.1%} of fp32's spread"
+        if self.labeled is None or self.exact:
+            return f"max |Δlogit| {self.max_abs_diff:.1e}, agreement {self.agreement:.2%}"
+        labeled = self.labeled
+        interval = format_points(labeled.difference, labeled.ci95)
+        tolerance = f"-{labeled.tolerance * 100:g} pt"
+        if labeled.verdict == "undecided":
+            more = f"; about {labeled.rows_to_decide:,} labeled rows would decide it" if labeled.rows_to_decide else ""
+            return f"accuracy {interval} on {labeled.rows:,} rows: the interval spans {tolerance}{more}"
+        side = "above" if labeled.verdict == "valid" else "below"
+        return f"accuracy {interval} on {labeled.rows:,} rows: the interval lies {side} {tolerance}"
 
     def to_dict(self) -> dict:
         return {
@@ -114,7 +189,10 @@ class VariantCheck:
             "labeled": self.labeled.to_dict() if self.labeled else None,
             "max_abs_diff": self.max_abs_diff,
             "agreement": self.agreement,
+            "logit_error": self.logit_error,
+            "verdict": self.verdict,
             "valid": self.valid,
+            "why": self.why,
             "threshold": self.threshold,
         }
 
@@ -173,12 +251,49 @@ def _described(splits, split: str) -> str:
     return source.get("path") or f"{source.get('dataset')} [{source.get('split')}]"
 
 
+def strategy_rows(seqs: list[np.ndarray], strategy: str) -> list[np.ndarray]:
+    """The rows a strategy is checked on: all of them, but for `fixed` (every row padded to max_length, the
+    costliest) the first FIXED_ROWS and the hard cases, which `validation` puts last."""
+    if strategy != "fixed" or len(seqs) <= FIXED_ROWS + len(HARD_CASES):
+        return seqs
+    return seqs[:FIXED_ROWS] + seqs[-len(HARD_CASES) :]
+
+
+class LabeledRounds:
+    """Approximate variants judged on labeled rows in rounds of LABEL_ROUND, each stopping as soon as its
+    verdict is decided (or the reference shows itself near chance); the reference's predictions are computed
+    once, as far as any variant needed them."""
+
+    def __init__(self, seqs: list[np.ndarray], labels: np.ndarray, reference, predict, tolerance: float):
+        self.seqs, self.labels, self.predict, self.tolerance = seqs, labels, predict, tolerance
+        self.reference, self.reference_preds = reference, np.zeros(0, dtype=np.int64)
+
+    def _reference_upto(self, n: int) -> np.ndarray:
+        done = len(self.reference_preds)
+        if n > done:
+            more = self.predict(self.reference, self.seqs[done:n])
+            self.reference_preds = np.concatenate([self.reference_preds, more])
+        return self.reference_preds[:n]
+
+    def judge(self, run) -> PairedAccuracy:
+        preds = np.zeros(0, dtype=np.int64)
+        while True:
+            n = min(len(preds) + LABEL_ROUND, len(self.seqs))
+            reference = self._reference_upto(n)
+            preds = np.concatenate([preds, self.predict(run, self.seqs[len(preds) : n])])
+            paired = paired_accuracy(self.labels[:n], reference, preds, self.tolerance)
+            if paired.verdict != "undecided" or paired.near_chance or n == len(self.seqs):
+                return paired
+
+
 def compare(reference: dict[str, np.ndarray], candidate: dict[str, np.ndarray], exact: bool) -> VariantCheck:
     check = VariantCheck(exact)
     for strategy, ref in reference.items():
         got = candidate[strategy]
+        spread = np.sqrt(np.mean((ref - ref.mean(axis=-1, keepdims=True)) ** 2))
         check.per_strategy[strategy] = {
             "max_abs_diff": float(np.abs(got - ref).max()),
             "agreement": float(np.mean(got.argmax(-1) == ref.argmax(-1))),
+            "logit_error": float(np.sqrt(np.mean((got - ref) ** 2)) / max(spread, 1e-12)),
         }
     return check

@@ -41,7 +41,16 @@ class PredictResult:
 
 def score_texts(model: str, texts: list[str], variant: str | None = None, provider: str = "auto") -> list[Prediction]:
     """Predictions for a few texts (the `nsmckit predict MODEL TEXT...` path)."""
-    return predictions(load_classifier(model, variant, provider), texts)
+    return predictions(_said(load_classifier(model, variant, provider)), texts)
+
+
+def _said(classifier):
+    """The classifier, after saying on stderr why its variant was chosen and what its export found of it."""
+    if classifier.backend.choice:
+        print(classifier.backend.choice, file=sys.stderr)
+    if classifier.backend.note:
+        print(f"Note: {classifier.backend.note}", file=sys.stderr)
+    return classifier
 
 
 def _progress(config: PredictConfig, total: int | None):
@@ -84,11 +93,9 @@ def score_file(config: PredictConfig) -> PredictResult:
 
 
 def _local_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[str, list]], list[str], str]:
-    classifier = load_classifier(
-        config.model, config.variant, config.provider, config.threads, batch_size=config.batch_size
+    classifier = _said(
+        load_classifier(config.model, config.variant, config.provider, config.threads, batch_size=config.batch_size)
     )
-    if classifier.backend.choice:
-        print(classifier.backend.choice, file=sys.stderr)
 
     def chunks():
         for columns, texts in reader.chunks(config.chunk_rows):

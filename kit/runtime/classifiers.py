@@ -8,6 +8,7 @@ output) on PyTorch, which is imported only then.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -42,6 +43,8 @@ def load_backend(
     from kit.runtime.registry import BACKENDS, variant_backend
 
     folder = _folder(model)
+    if variant and variant != AUTO:  # a variant named explicitly loads even if judged invalid, with a note
+        options = dataclasses.replace(options, allow_invalid=True)
     if not is_export(folder):
         if variant:
             raise ModelError(f"{folder}: --variant is for export folders (no {MANIFEST} here)")
@@ -92,7 +95,7 @@ def check_model_files(model: str | Path, variant: str | None = None) -> None:
     if is_export(folder):
         from kit.runtime.export_folder import resolve_variant
 
-        resolve_variant(folder, None if variant == AUTO else variant)
+        resolve_variant(folder, None if variant == AUTO else variant, allow_invalid=variant not in (None, AUTO))
     else:
         from kit.runtime.hf import weights_file
 

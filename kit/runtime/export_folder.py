@@ -46,8 +46,24 @@ class ExportVariant:
             )
 
 
+def verdict_of(entry: dict) -> str:
+    """valid, undecided or invalid (exports made before verdicts: valid or invalid)."""
+    return entry.get("verdict", "valid" if entry["valid"] else "invalid")
+
+
+def verdict_note(entry: dict) -> str | None:
+    """What a user is told when a variant that was not shown valid is loaded."""
+    verdict = verdict_of(entry)
+    if verdict == "valid":
+        return None
+    why = entry.get("why") or "failed its export validation"
+    return f"variant {entry['name']!r} is {verdict} by its export's validation: {why}"
+
+
 def resolve_variant(folder: str | Path, variant: str | None = None, allow_invalid: bool = False):
-    """(manifest, variant entry, model path) after checking the variant's files' sha256."""
+    """(manifest, variant entry, model path) after checking the variant's files' sha256. A variant judged
+    invalid loads only with `allow_invalid` (named explicitly, or timed by the benchmark); an undecided one
+    loads, its `verdict_note` said by whoever loads it."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     variants = variants_by_name(manifest)
@@ -55,8 +71,11 @@ def resolve_variant(folder: str | Path, variant: str | None = None, allow_invali
     if name not in variants:
         raise ModelError(f"{folder}: no variant {name!r} (have: {', '.join(variants)})")
     entry = variants[name]
-    if not entry["valid"] and not allow_invalid:
-        raise ModelError(f"{folder}: variant {name!r} failed validation at export time; see {folder}/export.json")
+    if verdict_of(entry) == "invalid" and not allow_invalid:
+        raise ModelError(
+            f"{folder}: variant {name!r} was judged invalid at export ({entry.get('why') or 'see export.json'}); "
+            f"name it with --variant {name} to load it anyway"
+        )
     for companion in entry.get("companions", []):  # an OpenVINO IR's weights beside its graph
         verify_file(folder, companion, manifest)
     return manifest, entry, verify_file(folder, entry["file"], manifest)
@@ -97,5 +116,5 @@ class ExportBackend(Backend):
         self.manifest, self.variant, task = export.manifest, export.variant, export.task
         self.tokenizer, self.max_length, self.pad_id = export.tokenizer, task.max_length, task.pad_token_id
         self.labels, self.inputs = task.labels, task.inputs
-        self.note = None if export.variant["valid"] else "variant failed its export validation"
+        self.note = verdict_note(export.variant)
         return export

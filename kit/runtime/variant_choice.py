@@ -51,7 +51,7 @@ def _candidates(folder: Path, options: BackendOptions) -> tuple[list[tuple[str, 
         name, backend = variant["name"], variant_backend(variant)
         reason = BACKENDS[backend].unavailable_reason(BackendSpec(backend, name))
         if not variant["valid"]:
-            reason = "failed its export validation"
+            reason = "judged invalid at export"
         elif variant.get("provider") == "cuda" and options.provider == "cpu":
             reason = "a GPU variant, and --provider is cpu"
         if reason:

@@ -159,6 +159,8 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
         )
         if classifier.backend.choice:
             logging.getLogger("uvicorn.error").info(classifier.backend.choice)
+        if classifier.backend.note:
+            logging.getLogger("uvicorn.error").warning("Note: %s", classifier.backend.note)
         batcher = DynamicBatcher(
             classifier.run, classifier.pad_id, config.batching, metrics.on_batch, classifier.inputs
         )
@@ -283,7 +285,8 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_l
     if not Path(config.export_dir).is_dir():
         raise KitError(f"{config.export_dir}: no such export folder")
     # a corrupt or missing model fails here, in one line
-    resolve_variant(config.export_dir, None if config.variant == AUTO else config.variant)
+    named = config.variant not in (None, AUTO)
+    resolve_variant(config.export_dir, config.variant if named else None, allow_invalid=named)
 
     # uvicorn stops gracefully on SIGTERM/SIGINT, then re-raises the signal; exit 0 when it does.
     for sig in (signal.SIGTERM, signal.SIGINT):

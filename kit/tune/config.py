@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kit.batching import STRATEGIES
 from kit.data.nsmc import texts_file_setting
-from kit.data.splits import data_dir_setting
+from kit.data.splits import DataConfig
 from kit.settings import setting
 
 MODES = ("offline", "serve")
@@ -45,7 +45,8 @@ class TuneConfig:
         "One text per line to time on and send.  [default: the test rows of the export's task, else NSMC's]"
     )
     texts: tuple[str, ...] = ()  # the texts themselves (from Python); else --input's, else NSMC test reviews
-    data_dir: str | None = data_dir_setting("NSMC folder for the default texts (and labels).")
+    # the rows timed (offline: labeled, for accuracy) and sent (serve): the export's task's data by default
+    data: DataConfig = field(default_factory=lambda: DataConfig(val_ratio=0.0))
     output: str | None = setting(
         None, "Folder for tune.json, tune.png and (serve) serve.env.  [default: runs/tune-<mode>]"
     )

@@ -13,7 +13,6 @@ from pathlib import Path
 from kit.bench.report import write_records
 from kit.bench.results import BenchResult
 from kit.bench.runner import BenchConfig, run_bench
-from kit.data.splits import DataConfig
 from kit.errors import KitError
 from kit.manifest import variants_by_name
 from kit.runtime.ort_providers import create_session, session_provider
@@ -85,7 +84,7 @@ def tune_offline(config: TuneConfig, manifest: dict, progress) -> tuple[list[Tri
         batch_sizes=config.batch_sizes,
         limit=config.limit,
         texts=config.texts[: config.limit],
-        data=DataConfig(data_dir=config.data_dir, val_ratio=0.0),
+        data=config.data,
         warmup=2,
         seed=config.seed,
     )

@@ -14,7 +14,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from kit.data.nsmc import read_texts, request_texts
-from kit.data.splits import DataConfig, load_splits, task_data
+from kit.data.splits import load_splits, task_data
 from kit.environment import environment
 from kit.errors import KitError
 from kit.manifest import read_manifest, variants_by_name
@@ -35,10 +35,10 @@ def _texts(config: TuneConfig, manifest: dict) -> tuple[str, ...]:
     on (your own files or dataset), else NSMC's test reviews."""
     if config.texts:
         return config.texts
-    data = task_data(DataConfig(data_dir=config.data_dir), Task.of_record(manifest).data)
+    data = task_data(config.data, Task.of_record(manifest).data)
     if data is not None and data.kind != "nsmc":
         return tuple(load_splits(replace(data, val_ratio=0.0), ("test",)).test.texts)
-    return request_texts(None, config.data_dir)
+    return request_texts(None, config.data.data_dir)
 
 
 def _serve_rows(search, config: TuneConfig, manifest: dict) -> list[dict]:
