@@ -306,3 +306,32 @@ def test_near_chance_is_the_majority_share_within_the_interval():
     assert PairedAccuracy(2000, 0.523, 0.52, 30, 24, 0.005, majority_share=0.503).near_chance
     assert not PairedAccuracy(2000, 0.85, 0.85, 10, 10, 0.005, majority_share=0.503).near_chance
     assert PairedAccuracy(250, 0.35, 0.35, 5, 5, 0.005, majority_share=0.34).near_chance  # three labels
+
+
+def test_a_near_chance_model_is_judged_on_its_logits(tiny_ov_export):
+    """The tiny random model scores about half the synthetic labels: its labels say nothing about int8, so
+    every approximate variant is judged on whether its logits order the reviews as fp32's do, said so."""
+    for variant in tiny_ov_export.manifest["variants"]:
+        check = variant["validation"]
+        if check["exact"]:
+            assert check["on_logits"] is None and variant["verdict"] == "valid"
+            continue
+        assert "within chance" in check["on_logits"]
+        assert variant["verdict"] == ("valid" if check["logit_correlation"] >= 0.95 else "invalid")
+        assert variant["why"].startswith("judged on logits (fp32's accuracy")
+
+
+@pytest.mark.parametrize("verdict", ["undecided", "invalid"])
+def test_a_variant_not_shown_valid_loads_with_a_note_when_named(verdict, tiny_export, tmp_path):
+    copy = tmp_path / "export"
+    shutil.copytree(tiny_export.path, copy)
+    manifest = json.loads((copy / "export.json").read_text())
+    int8 = next(v for v in manifest["variants"] if v["name"] == "int8")
+    int8.update(verdict=verdict, valid=verdict == "undecided", why="accuracy -0.60 pt [-1.59, +0.39] on 2,000 rows")
+    (copy / "export.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(main, ["predict", str(copy), "좋은 영화", "--variant", "int8"])
+    assert result.exit_code == 0, result.output
+    assert f"Note: variant 'int8' is {verdict} by its export's validation: accuracy -0.60 pt" in result.output
+    from kit.runtime.classifiers import load_backend
+
+    assert load_backend(copy).variant["name"] == "fp32"  # the default is still fp32's
