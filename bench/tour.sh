@@ -19,7 +19,7 @@ for _ in $(seq "${BUSY:-0}"); do
 done
 server=""
 cleanup() {
-    [[ -n "$server" ]] && kill "$server" 2> /dev/null || true
+    if [[ -n "$server" ]]; then pkill -TERM -P "$server" || true; fi
     for pid in "${hogs[@]}"; do kill "$pid"; done
 }
 trap cleanup EXIT
@@ -49,12 +49,12 @@ healthy=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a 
 curl -sf "http://127.0.0.1:$port/predict" -H 'content-type: application/json' \
     -d '{"text": "배우들 연기가 정말 좋았다"}' > request.json
 step loadtest nsmckit loadtest "http://127.0.0.1:$port" --rate 10 --duration 10 --output runs/loadtest-quick
-kill -TERM "$server"
-wait "$server" || true
+pkill -TERM -P "$server" # the server itself (GNU time, its parent, then writes its figures)
+wait "$server"
 server=""
 read -r _ kb < serve.time
 printf 'serve (to healthy)\t%s\t%s\n' "$healthy" "$((kb / 1024))" >> tour.tsv
 
 step tune nsmckit tune exports/quick --p99-ms 200 --mode offline --budget-s 60 --output runs/tune-quick
-du -sm runs/quick exports/quick | awk '{print "size\t" $2 "\t" $1 " MB"}' >> tour.tsv
+du -sm runs/quick exports/quick | awk '{ printf "size of %s\t\t%s MB on disk\n", $2, $1 }' >> tour.tsv
 cat tour.tsv

@@ -26,7 +26,8 @@ def test_the_tour_runs_from_the_quick_run_to_a_tuned_configuration(config_only_d
     logs = {p.name: p.read_text()[-1500:] for p in out.glob("*.log")} if done.returncode else {}
     assert done.returncode == 0, (done.stderr[-2000:], logs)
     steps = [line.split("\t")[0] for line in (out / "tour.tsv").read_text().splitlines()[1:]]
-    assert steps == ["finetune", "export", "bench", "predict", "loadtest", "serve (to healthy)", "tune", "size"]
+    assert steps[:7] == ["finetune", "export", "bench", "predict", "loadtest", "serve (to healthy)", "tune"]
+    assert steps[7:] == ["size of runs/quick", "size of exports/quick"]
     answer = json.loads((out / "request.json").read_text())
     assert answer["label_name"] in ("negative", "positive") and len(answer["probabilities"]) == 2
     assert len((out / "scored.jsonl").read_text().splitlines()) == 200  # the synthetic test file's rows
