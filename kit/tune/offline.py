@@ -59,6 +59,8 @@ def candidate_variants(config: TuneConfig, manifest: dict, device: str) -> tuple
 def accuracy_cost(variant: dict, cell_delta: float | None) -> tuple[float | None, str | None]:
     """(accuracy change in points, where it comes from) for a variant."""
     check = variant.get("validation", {})
+    if check.get("on_logits"):  # labels say nothing about this model: its export judged it on logits
+        return None, f"none measurable ({check['on_logits']})"
     if check.get("labeled"):
         labeled = check["labeled"]
         return labeled["difference"] * 100, f"export validation, {labeled['rows']:,} labeled reviews"
