@@ -36,3 +36,31 @@ def write_atomic(target: Path, text: str) -> Path:
     with atomic_path(target) as partial:
         partial.write_text(text, encoding="utf-8")
     return Path(target)
+
+
+CLAIM = ".nsmckit-writing"  # the lock file of a folder a run is writing into
+
+
+@contextmanager
+def claimed(folder: Path, writer: str) -> Iterator[Path]:
+    """`folder` (created if needed) held by this process while the block runs: a second writer fails at once
+    instead of two runs writing into one folder. The claim is a lock file made with O_EXCL, removed when the
+    block ends however it ends; one left by a killed run names its process and how to clear it."""
+    from kit.errors import RunError
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / CLAIM
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        holder = lock.read_text().strip() if lock.is_file() else "another process"
+        raise RunError(
+            f"{folder} is being written by another {writer} ({holder}); if none is running, remove {lock}"
+        ) from None
+    with os.fdopen(fd, "w") as f:
+        f.write(f"pid {os.getpid()}\n")
+    try:
+        yield folder
+    finally:
+        lock.unlink(missing_ok=True)

@@ -194,3 +194,41 @@ def test_bench_compare_of_runs_with_no_cell_in_common_says_so(tmp_path):
         main, ["bench", "compare", str(results("inference", "torch")), str(results("loadtest", "http"))]
     )
     assert result.exit_code == 1 and "no cell in common" in result.output and "loadtest" in result.output
+
+
+def test_settings_that_contradict_each_other_are_refused_at_start(tiny_export):
+    """Each in range, together impossible: a request of --max-texts texts could never enter a smaller queue
+    (an idle server answered 429 + Retry-After forever)."""
+    args = ["serve", str(tiny_export.path), "--max-texts", "100", "--max-queue", "50"]
+    one_line_error(args, "--max-texts 100 is above --max-queue 50: a request of that many texts could never")
+
+
+def test_an_export_that_appeared_meanwhile_is_left_as_it_is(tiny_model_dir, tmp_path):
+    """Two exports into one new folder: the one that publishes second fails, nothing of the first replaced
+    (before, both exited 0 and one result was gone)."""
+    from kit.errors import RunError
+    from kit.export.onnx import ExportConfig, export_onnx
+
+    out = tmp_path / "export"
+
+    def another_export_publishes(line: str) -> None:
+        if line.startswith("validating"):  # while this one validates, the other one lands
+            out.mkdir()
+            (out / "export.json").write_text('{"theirs": true}')
+
+    config = ExportConfig(model=str(tiny_model_dir), output=str(out), max_length=64, validate_rows=8)
+    with pytest.raises(RunError, match="appeared while this export ran"):
+        export_onnx(config, progress=another_export_publishes)
+    assert json.loads((out / "export.json").read_text()) == {"theirs": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]  # no staging folder left
+
+
+def test_a_folder_another_finetune_is_writing_is_refused(tiny_model_dir, nsmc_dir, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".nsmckit-writing").write_text("pid 12345\n")  # another finetune's claim
+    args = ["finetune", "--model", str(tiny_model_dir), "--data-dir", str(nsmc_dir), "--max-steps", "1"]
+    one_line_error([*args, "--output", str(out)], f"{out} is being written by another finetune (pid 12345)")
+    done = CliRunner().invoke(main, [*args, "--output", str(tmp_path / "mine")])
+    assert done.exit_code == 0, done.output
+    assert not (tmp_path / "mine" / ".nsmckit-writing").exists()  # the claim ends with the run

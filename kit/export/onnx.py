@@ -314,6 +314,7 @@ def export_onnx(config: ExportConfig, progress=print) -> ExportResult:
 
     out = Path(config.output) if config.output else default_output(config.model)
     check_request(config, out)
+    replacing = out.exists()  # --force replaces only what was there when the export started
     run = run_task(config.model)
     tokenizer = load_tokenizer(config.model, run.truncation_side if run else None)
     check_classifier(config.model, config.no_weights)
@@ -347,7 +348,7 @@ def export_onnx(config: ExportConfig, progress=print) -> ExportResult:
         progress("validating every variant against PyTorch fp32 (fixed, dynamic, bucketed batches)")
         manifest["validation_texts"] = _validate(stage, manifest, variants, config, texts, progress)
         _write_manifest(stage, manifest)
-        _publish(stage, out)
+        _publish(stage, out, replacing)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -389,10 +390,17 @@ def _manifest(stage: Path, out: Path, config: ExportConfig, variants: list[Varia
     }
 
 
-def _publish(stage: Path, out: Path) -> None:
-    """Move the finished export into place; an old one (with --force) goes only after the new one is in."""
+def _publish(stage: Path, out: Path, replacing: bool) -> None:
+    """Move the finished export into place in one rename, which fails where another writer's export appeared
+    in the meantime (nothing of it is replaced); an old one (with --force, there when this export started) goes
+    only after the new one is in."""
     old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
+    if replacing and out.exists():
         out.rename(old)
-    stage.rename(out)
+    try:
+        stage.rename(out)
+    except OSError as e:  # ENOTEMPTY / EEXIST / ENOTDIR: something is at `out` now that was not at the start
+        if old.exists():
+            old.rename(out)
+        raise RunError(f"{out} appeared while this export ran (another export?); it is left as it is") from e
     shutil.rmtree(old, ignore_errors=True)

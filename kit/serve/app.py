@@ -282,6 +282,9 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_l
 
     for settings in (config, config.batching, config.connections):
         check_settings(settings)
+    contradictions = config.contradictions()
+    if contradictions:
+        raise KitError("; ".join(contradictions))
     if not Path(config.export_dir).is_dir():
         raise KitError(f"{config.export_dir}: no such export folder")
     # a corrupt or missing model fails here, in one line

@@ -93,3 +93,13 @@ class ServeConfig:
         1 << 20, "Request body size, counted as it arrives (chunked or not); beyond this 413.", min=1
     )
     model_id: str | None = None  # reported in responses; default: what the export was made from (default_model_id)
+
+    def contradictions(self) -> list[str]:
+        """Settings that are each in range but cannot work together, one line each."""
+        found = []
+        if self.max_texts > self.batching.max_queue:
+            found.append(
+                f"--max-texts {self.max_texts} is above --max-queue {self.batching.max_queue}: a request of that "
+                "many texts could never be queued and would get 429 forever; lower --max-texts or raise --max-queue"
+            )
+        return found

@@ -19,7 +19,9 @@ works unchanged under `torchrun` (DDP). The output folder gets the model
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.atomic import write_atomic
+from kit.atomic import CLAIM, claimed, write_atomic
 from kit.batching import STRATEGIES, restore_order
 from kit.data.encoding import encode
 from kit.data.splits import DataConfig, Splits, load_splits
@@ -182,7 +184,7 @@ def check_output_dir(config: FinetuneConfig) -> tuple[Path, str | None]:
         if checkpoint is None:
             raise RunError(f"{out / CHECKPOINTS}: no checkpoint to resume from (run without --resume to start)")
         return out, str(checkpoint)
-    if out.exists() and any(out.iterdir()) and not config.overwrite:
+    if out.exists() and any(p.name != CLAIM for p in out.iterdir()) and not config.overwrite:
         raise RunError(f"{out} already holds a run; pass --resume to continue it or --overwrite to replace it")
     return out, None
 
@@ -341,14 +343,28 @@ def finetune(
     config: FinetuneConfig, splits: Splits | None = None, note: Callable[[str], None] | None = None
 ) -> FinetuneResult:
     """Train, evaluate per epoch on validation, evaluate the best model on test, save. `note` receives a line
-    for what was decided for the user (a new head)."""
+    for what was decided for the user (a new head). The output folder is claimed for the run (rank 0 under
+    DDP): a second finetune into it fails at once."""
+    check_settings(config)
+    trackers = check_trackers(config.report_to)
+    out = Path(config.output_dir)
+    with claimed(out, "finetune") if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext():
+        out, resume_from = check_output_dir(config)
+        return _train(config, out, resume_from, trackers, splits, note)
+
+
+def _train(
+    config: FinetuneConfig,
+    out: Path,
+    resume_from: str | None,
+    trackers: list[str],
+    splits: Splits | None,
+    note: Callable[[str], None] | None,
+) -> FinetuneResult:
     from transformers import EarlyStoppingCallback, PrinterCallback, set_seed
 
     from kit.train.batches import PaddingCollator, PaddingMeter, TokenDataset
 
-    check_settings(config)
-    trackers = check_trackers(config.report_to)
-    out, resume_from = check_output_dir(config)
     precision = resolve_precision(config.precision)
     # the tokenizer before the data: an unreachable hub should fail in seconds
     tokenizer = load_tokenizer(config.model, config.truncation_side)
