@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -232,3 +233,48 @@ def test_a_folder_another_finetune_is_writing_is_refused(tiny_model_dir, nsmc_di
     done = CliRunner().invoke(main, [*args, "--output", str(tmp_path / "mine")])
     assert done.exit_code == 0, done.output
     assert not (tmp_path / "mine" / ".nsmckit-writing").exists()  # the claim ends with the run
+
+
+@pytest.fixture(scope="module")
+def nan_model(tiny_model_dir, tmp_path_factory):
+    """The tiny model with a NaN in its classifier: every output is NaN."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("nan") / "model"
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir)
+    model.classifier.bias.data[0] = float("nan")
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(folder)
+    return folder
+
+
+def test_outputs_that_are_not_finite_are_refused(nan_model, tiny_export, tmp_path):
+    """predict wrote label 0 with NaN probabilities (not valid JSON) and exited 0; an export judged nothing;
+    a server answered 500 to every request while /health said 200."""
+    out = tmp_path / "scored.jsonl"
+    (tmp_path / "in.txt").write_text("좋은 영화\n별로\n")
+    args = ["predict", str(nan_model), "--input", str(tmp_path / "in.txt"), "--output", str(out)]
+    one_line_error(args, "outputs that are not finite (NaN or inf) for 2 of 2 texts, the first '좋은 영화'")
+    assert not out.exists()
+    one_line_error(["export", "--onnx", str(nan_model), "--output", str(tmp_path / "e")], "not finite")
+    assert not (tmp_path / "e").exists()
+
+    # an export whose model.onnx gives NaN (checksums updated, as a broken export would carry them)
+    import onnx
+    from onnx import numpy_helper
+
+    from kit.manifest import sha256_file
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_export.path, broken)
+    graph = onnx.load(broken / "model.onnx")
+    bias = next(t for t in graph.graph.initializer if t.name.endswith("classifier.bias"))
+    bias.CopyFrom(numpy_helper.from_array(np.full(numpy_helper.to_array(bias).shape, np.nan, np.float32), bias.name))
+    onnx.save(graph, broken / "model.onnx")
+    manifest = json.loads((broken / "export.json").read_text())
+    manifest["files"]["model.onnx"] = sha256_file(broken / "model.onnx")
+    (broken / "export.json").write_text(json.dumps(manifest))
+    from tests.serving import start_server
+
+    with pytest.raises(RuntimeError, match="not finite"):  # it exits, saying why, instead of serving 500s
+        start_server(broken, timeout=60)

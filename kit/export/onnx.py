@@ -258,6 +258,11 @@ def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportC
     with progress_bar(total, "validating") as bar:
         torch_fp32 = counting_rows(BACKENDS["torch"](BackendSpec("torch"), config.model, source).predict, bar)
         reference = per_strategy(torch_fp32, seqs)
+        if not all(np.isfinite(logits).all() for logits in reference.values()):
+            raise ModelError(
+                f"{config.model}: PyTorch fp32 gives outputs that are not finite (NaN or inf): its weights are "
+                "broken, and no variant can be judged against it"
+            )
         rounds = LabeledRounds(
             labeled_seqs, labeled[1] if labeled else None, torch_fp32, predicted_labels, config.accuracy_tolerance
         )

@@ -144,7 +144,13 @@ class VariantCheck:
         return min(s["logit_correlation"] for s in self.per_strategy.values())
 
     @property
+    def finite(self) -> bool:
+        return all(s.get("finite", True) for s in self.per_strategy.values())
+
+    @property
     def verdict(self) -> str:
+        if not self.finite:
+            return "invalid"
         if self.exact:
             ok = self.max_abs_diff <= EXACT_MAX_DIFF and self.agreement == 1.0
         elif self.on_logits:
@@ -173,6 +179,8 @@ class VariantCheck:
     @property
     def why(self) -> str:
         """The verdict in words, as export.json, the table and every later Note say it."""
+        if not self.finite:
+            return "its outputs are not finite (NaN or inf)"
         if self.on_logits:
             return f"judged on logits ({self.on_logits}): r {self.logit_correlation:.3f} with fp32's"
         if self.labeled is None or self.exact:
@@ -302,6 +310,7 @@ def compare(reference: dict[str, np.ndarray], candidate: dict[str, np.ndarray], 
         got = candidate[strategy]
         centred_ref, centred = ref - ref.mean(-1, keepdims=True), got - got.mean(-1, keepdims=True)
         check.per_strategy[strategy] = {
+            "finite": bool(np.isfinite(got).all()),
             "max_abs_diff": float(np.abs(got - ref).max()),
             "agreement": float(np.mean(got.argmax(-1) == ref.argmax(-1))),
             "logit_correlation": _correlation(centred_ref.ravel(), centred.ravel()),

@@ -53,6 +53,19 @@ def encode_ids(tokenizer, texts: list[str], max_length: int | None = None) -> li
     return [np.asarray(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(texts)]
 
 
+def check_finite(logits: np.ndarray, texts: list[str], model: str) -> np.ndarray:
+    """The logits, after refusing any row that is not finite (NaN or inf): broken weights give them, and a
+    NaN probability is no answer (nor valid JSON)."""
+    bad = np.flatnonzero(~np.isfinite(logits).all(axis=-1))
+    if len(bad):
+        first = texts[bad[0]] if len(texts) > bad[0] else ""
+        raise ModelError(
+            f"{model}: outputs that are not finite (NaN or inf) for {len(bad)} of {len(logits)} texts, the first "
+            f"{first[:40]!r}; its weights are broken: fine-tune or export it again"
+        )
+    return logits
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return shifted / shifted.sum(axis=-1, keepdims=True)
@@ -76,7 +89,8 @@ class TextClassifier:
 
     def predict_logits(self, texts: list[str], batch_size: int = 32, strategy: str = "bucketed") -> np.ndarray:
         seqs = self.encode(texts)
-        return predict_in_batches(self.run, seqs, strategy, batch_size, self.max_length, self.pad_id, self.inputs)
+        logits = predict_in_batches(self.run, seqs, strategy, batch_size, self.max_length, self.pad_id, self.inputs)
+        return check_finite(logits, texts, self.description)
 
     def predict_proba(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         return softmax(self.predict_logits(texts, batch_size))

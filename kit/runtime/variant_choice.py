@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from kit.batching import predict_in_batches
 from kit.data.nsmc import sample_reviews
 from kit.errors import ModelError
@@ -82,8 +84,13 @@ def choose_variant(
         best = float("inf")
         for _ in range(1 + PROBE_PASSES):  # one more: the slower first pass (allocations) never is the best
             start = time.perf_counter()
-            predict_in_batches(backend.predict, seqs, "bucketed", batch_size, backend.max_length, backend.pad_id)
+            logits = predict_in_batches(
+                backend.predict, seqs, "bucketed", batch_size, backend.max_length, backend.pad_id, backend.inputs
+            )
             best = min(best, time.perf_counter() - start)
+        if not np.isfinite(logits).all():
+            left_out[name] = "its outputs are not finite (NaN or inf)"
+            continue
         speeds[name] = len(seqs) / best
         if fastest is None or speeds[name] > speeds[fastest.variant["name"]]:
             fastest = backend

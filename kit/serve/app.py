@@ -138,7 +138,7 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
     cannot load (a provider that cannot run, a corrupt file) is reported to `on_load_failure`; without one,
     /health stays 503 with the reason."""
     from kit.runtime.classifiers import load_classifier
-    from kit.runtime.text_classifier import TextClassifier, softmax
+    from kit.runtime.text_classifier import TextClassifier, check_finite, softmax
 
     metrics = Metrics()
     state: dict[str, object] = {"ready": False}
@@ -166,7 +166,8 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
         )
         batcher.start()
         state.update(classifier=classifier, batcher=batcher)
-        await batcher.submit(classifier.encode(["워밍업 문장입니다", ""]))  # first call allocates; keep it off users
+        warm = ["워밍업 문장입니다", ""]  # the first call allocates: keep it off users, and check what it answers
+        check_finite(await batcher.submit(classifier.encode(warm)), warm, classifier.description)
         state["ready"] = True
 
     def record_failure(task: asyncio.Task) -> None:
