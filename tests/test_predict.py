@@ -429,3 +429,26 @@ def test_a_failure_inside_a_ray_worker_is_one_line(tiny_export, tmp_path):
     # Ray's own report of the failed actor goes to stderr with the rest of its output; stdout is the rows'.
     assert proc.returncode == 1 and proc.stdout == "", proc.stdout[-2000:]
     assert proc.stderr.strip().splitlines()[-1].startswith("Error: a Ray worker failed: "), proc.stderr[-2000:]
+
+
+def test_line_endings_mean_the_same_rows_to_both_engines(local_ray, tiny_export, tmp_path):
+    """CRLF lines are rows to the local engine and to Ray alike; a bare CR (which merged 50 rows into one
+    locally while Ray split them) is refused by both, naming the line."""
+    crlf, mixed = tmp_path / "crlf.txt", tmp_path / "mixed.txt"
+    crlf.write_bytes("".join(f"{t}\r\n" for t in TEXTS).encode())
+    mixed.write_bytes(("".join(f"{t}\r\n" for t in TEXTS) + "".join(f"{t}\r" for t in TEXTS)).encode())
+    outputs = {}
+    for engine in ("local", "ray"):
+        outputs[engine] = tmp_path / f"{engine}.jsonl"
+        flags = ["--engine", engine, "--actors", "1", "--cpus-per-actor", "0.5", "--output", str(outputs[engine])]
+        result = run_predict(str(tiny_export.path), "--input", str(crlf), *flags)
+        assert result.exit_code == 0, result.output
+        refused = run_predict(str(tiny_export.path), "--input", str(mixed), *flags[:-1], str(tmp_path / "m.jsonl"))
+        assert refused.exit_code == 1
+        assert refused.output == (
+            f"Error: {mixed}:{len(TEXTS) + 1}: a bare carriage return (CR) ends a line here, which would merge "
+            "rows; save the file with LF or CRLF line endings\n"
+        )
+    local, ray_rows = read_output(outputs["local"]), read_output(outputs["ray"])
+    assert len(local) == len(TEXTS) and ray_rows == local
+    assert [r["text"] for r in local] == list(TEXTS)  # no CR left on any text

@@ -174,7 +174,10 @@ def _spool_stdin():
 
 class _Utf8Lines:
     """Decodes line by line, so undecodable bytes are reported with their line number; drops a UTF-8
-    byte-order mark at the start (spreadsheet exports write one)."""
+    byte-order mark at the start (spreadsheet exports write one). One line-ending rule for every reader and
+    both engines: LF or CRLF; a bare CR (old Mac, some spreadsheet exports) would merge rows here and split
+    them in another reader, so it is refused with its line (the Ray engine's driver reads every row through
+    this first)."""
 
     def __init__(self, raw, name: str):
         self.raw, self.name, self.line = raw, name, 0
@@ -190,6 +193,11 @@ class _Utf8Lines:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
             raise DataError(f"{self.name}:{self.line}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+        if "\r" in text.rstrip("\n").removesuffix("\r"):
+            raise DataError(
+                f"{self.name}:{self.line}: a bare carriage return (CR) ends a line here, which would merge rows; "
+                "save the file with LF or CRLF line endings"
+            )
         return text.removeprefix(BOM) if self.line == 1 else text
 
     def __iter__(self):
