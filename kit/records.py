@@ -19,6 +19,8 @@ def read_record(path: Path, error: type[KitError], missing: str) -> dict:
         return json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise error(f"{path}: not valid JSON ({e})") from e
+    except RecursionError as e:
+        raise error(f"{path}: JSON nested too deeply to read") from e
 
 
 def started_from_random_weights(record: dict) -> bool:

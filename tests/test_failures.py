@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from kit.cli import main
+from tests.conftest import ROOT
 
 
 def one_line_error(args: list[str], message: str) -> None:
@@ -125,6 +126,7 @@ def test_nan_inf_and_impossible_numbers_are_refused_by_the_parser(tiny_export, c
             "NSMC_SERVE_VARIANT=fp32\nNSMC_SERVE_VARIANT=int8",
             "serve.env:2: NSMC_SERVE_VARIANT is set again (first on line 1)",
         ),
+        ("NSMC_SERVE_MAX_QUEUE=", "serve.env:1: NSMC_SERVE_MAX_QUEUE has no value; give one, or remove the line"),
     ],
 )
 def test_an_env_file_with_a_bad_value_an_unknown_name_or_a_repeat_is_refused(tiny_export, tmp_path, lines, message):
@@ -278,3 +280,74 @@ def test_outputs_that_are_not_finite_are_refused(nan_model, tiny_export, tmp_pat
 
     with pytest.raises(RuntimeError, match="not finite"):  # it exits, saying why, instead of serving 500s
         start_server(broken, timeout=60)
+
+
+def test_a_utf16_env_file_is_named(tiny_export, tmp_path):
+    env = tmp_path / "serve.env"
+    env.write_text("NSMC_SERVE_MAX_QUEUE=10\n", encoding="utf-16")
+    result = CliRunner().invoke(main, ["serve", str(tiny_export.path), "--env-file", str(env)])
+    assert result.exit_code == 2 and f"{env}: not UTF-8 text" in " ".join(result.output.split()), result.output
+
+
+@pytest.mark.parametrize(
+    "rates, message",
+    [("1:inf:1", "LOW, HIGH and STEP must be finite numbers"), ("1:1e9:1", "1,000,000,000 levels; at most 100")],
+)
+def test_a_rate_range_that_cannot_run_is_one_line(rates, message):
+    one_line_error(["loadtest", "http://127.0.0.1:9", "--rate-range", rates], message)
+
+
+def test_inputs_that_would_fail_late_fail_first_naming_the_line(tiny_export, tmp_path):
+    export = str(tiny_export.path)
+    link = tmp_path / "out.jsonl"
+    link.symlink_to(tmp_path / "missing" / "out.jsonl")  # a dangling link: it failed after the whole run
+    (tmp_path / "in.txt").write_text("좋다\n")
+    args = ["predict", export, "--input", str(tmp_path / "in.txt"), "--output", str(link)]
+    one_line_error(args, f"{link}: a link to {tmp_path / 'missing' / 'out.jsonl'}, which does not exist")
+    surrogate = tmp_path / "s.jsonl"
+    surrogate.write_text('{"document": "좋다"}\n{"document": "나쁘다", "note": "\\ud800"}\n')
+    one_line_error(
+        ["predict", export, "--input", str(surrogate)], f"{surrogate}:2: field 'note' holds a lone surrogate"
+    )
+    long = tmp_path / "long.txt"
+    long.write_text("짧다\n" + "가" * (6 << 20) + "\n")  # 18 MiB of UTF-8 on line 2
+    one_line_error(["predict", export, "--input", str(long)], f"{long}:2: a line of more than 16 MiB")
+
+
+def test_a_closed_stdout_is_one_line(tiny_export):
+    code = "import sys, os; os.close(1); sys.stdout = None; from kit.cli import main; main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "predict", str(tiny_export.path), "좋다"], capture_output=True, text=True
+    )
+    assert proc.returncode == 1 and proc.stderr.strip().endswith(
+        "standard output is closed: redirect it to a file to see the table"
+    )
+
+
+def test_deeply_nested_json_is_named(tmp_path):
+    results = tmp_path / "results.json"
+    results.write_text("[" * 100_000 + "]" * 100_000)
+    one_line_error(["bench", "compare", str(results), str(results)], f"{results}: JSON nested too deeply to read")
+
+
+def test_auto_needs_only_a_runnable_variant_not_the_default(tiny_export, tmp_path):
+    """--variant auto started locally with a broken default variant, but serve and the Ray engine's driver
+    refused: all three now leave the broken one out, as the probe does."""
+    from kit.runtime.classifiers import check_model_files, load_backend
+
+    copy = tmp_path / "export"
+    shutil.copytree(tiny_export.path, copy)
+    (copy / "model.onnx").write_bytes(b"broken")  # the default variant, fp32
+    with pytest.raises(Exception, match="sha256 does not match"):
+        check_model_files(copy, None)
+    check_model_files(copy, "auto")
+    assert load_backend(copy, "auto").variant["name"] != "fp32"
+
+
+def test_the_gpu_scripts_say_how_to_call_them(tmp_path):
+    summary = subprocess.run(
+        [sys.executable, str(ROOT / "bench/gpu/summary.py"), str(tmp_path / "none")], capture_output=True, text=True
+    )
+    assert summary.returncode == 1 and "usage: python bench/gpu/summary.py RESULTS_FOLDER" in summary.stderr
+    device = subprocess.run([sys.executable, str(ROOT / "bench/gpu/device.py")], capture_output=True, text=True)
+    assert device.returncode == 1 and "usage:" in device.stderr and "Traceback" not in device.stderr

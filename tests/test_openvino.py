@@ -114,3 +114,39 @@ def test_server_serves_ov_int8_with_two_streams(ov_export):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_weights_changed_under_a_running_server_change_nothing(ov_export, tmp_path):
+    """OpenVINO memory-mapped ov-int8's .bin: another model's weights copied over it (same inode) changed live
+    answers, and truncating it killed the server with SIGBUS. The server reads the checked weights once."""
+    import httpx
+
+    from tests.serving import start_server
+
+    copy = tmp_path / "export"
+    shutil.copytree(ov_export.path, copy)
+    weights = copy / "openvino" / "model_int8.bin"
+    proc, url = start_server(copy, "--variant", "ov-int8")
+    try:
+        before = httpx.post(f"{url}/predict", json={"texts": TEXTS}, timeout=30).json()["predictions"]
+        size = weights.stat().st_size
+        with weights.open("r+b") as f:  # in place: the same inode a mapping would read through
+            f.write(np.random.default_rng(0).integers(0, 256, size, dtype=np.uint8).tobytes())
+        after = httpx.post(f"{url}/predict", json={"texts": TEXTS}, timeout=30).json()["predictions"]
+        with weights.open("r+b") as f:
+            f.truncate(0)
+        truncated = httpx.post(f"{url}/predict", json={"texts": TEXTS}, timeout=30).json()["predictions"]
+        assert proc.poll() is None  # still serving
+    finally:
+        proc.terminate()
+        proc.wait()
+    assert after == before and truncated == before
+
+
+def test_info_names_files_not_the_folders_they_lie_in(ov_export, nsmc_dir):
+    """/info is shown to anyone: the calibration and the task's data sources name files, not local paths."""
+    from kit.serve.app import public_manifest
+
+    shown = json.dumps(public_manifest(ov_export.manifest))
+    assert str(nsmc_dir) not in shown and str(ov_export.path) not in shown
+    assert "ratings_train.txt" in shown  # what calibrated ov-int8, by name

@@ -225,3 +225,53 @@ def test_unknown_paths_share_one_label_and_every_status_is_counted(guarded):
     assert metric(guarded, "/predict", "422") >= 1
     series = [line for line in after.splitlines() if line.startswith("nsmc_requests_total{")]
     assert len(series) - len([line for line in before.splitlines() if line.startswith("nsmc_requests_total{")]) <= 3
+
+
+def test_clients_that_never_read_their_answers_cannot_lock_out_health(tiny_export):
+    """40 clients pipelining 3,000 cheap requests each and never reading the answers, against a cap of 20
+    connections: each is blocked writing its answers, which had no deadline and was never displaced (a cap
+    of them locked /health out for as long as they were held). Now they count as stalled."""
+    proc, url = start_server(tiny_export.path, "--max-connections", "20", "--write-timeout", "600")
+    try:
+        with stalled_clients(url, 40, b"GET /info HTTP/1.1\r\nHost: x\r\n\r\n" * 3000):
+            threading.Event().wait(2)  # setup: the answers fill the clients' socket buffers
+            assert [httpx.get(f"{url}/health", timeout=10).status_code for _ in range(10)] == [200] * 10
+    finally:
+        stop(proc)
+
+
+def test_a_steady_upload_survives_a_flood_of_tricklers(tiny_export):
+    """110 clients trickling a byte every 50 ms and one uploading 420 KB at 50 KB/s in bursts, against a cap of
+    64: displacement went by the oldest last byte, which reset the upload every time; by bytes per second since
+    connecting, the tricklers go first."""
+    proc, url = start_server(tiny_export.path, "--body-timeout", "60", open_files=256)
+    texts = ["좋은 영화 " * 150] * 200
+    body = json.dumps({"texts": texts}, ensure_ascii=False).encode()
+    headers = (
+        f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    done = threading.Event()
+    try:
+        with stalled_clients(
+            url, 110, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"
+        ) as flood:
+
+            def trickle():
+                while not done.wait(0.05):
+                    for client in flood:
+                        with contextlib.suppress(OSError):
+                            client.send(b" ")
+
+            threading.Thread(target=trickle, daemon=True).start()
+            upload = raw_connection(url)
+            upload.sendall(headers.encode())
+            for start in range(0, len(body), 5000):  # 5 KB every 100 ms: 50 KB/s in bursts
+                upload.sendall(body[start : start + 5000])
+                threading.Event().wait(0.1)
+            upload.settimeout(60)
+            status = upload.recv(64).split(b"\r\n")[0]
+            upload.close()
+    finally:
+        done.set()
+        stop(proc)
+    assert status == b"HTTP/1.1 200 OK"

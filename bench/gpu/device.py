@@ -36,6 +36,8 @@ def torch_view() -> dict:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.exit(f"usage: {__doc__.splitlines()[2]}")
     report = {"nvidia_smi": nvidia_smi(), **torch_view()}
     with open(sys.argv[1], "w") as f:
         json.dump(report, f, indent=2)

@@ -185,4 +185,8 @@ def main(root: Path) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2 or not Path(sys.argv[1]).is_dir():
+        sys.exit(
+            f"usage: python bench/gpu/summary.py RESULTS_FOLDER (a folder of the plan's results; got {sys.argv[1:]})"
+        )
     main(Path(sys.argv[1]))

@@ -77,14 +77,22 @@ def check_loopback(url: str) -> None:
         raise KitError(f"{url} is not a loopback address; pass --allow-remote to load-test another machine")
 
 
+MAX_LEVELS = 100  # rates one --rate-range may ask for: each level runs --duration seconds
+
+
 def parse_rate_range(text: str) -> tuple[float, ...]:
     """'A:B:STEP' -> (A, A+STEP, ..., <= B) requests/s."""
     try:
         low, high, step = (float(part) for part in text.split(":"))
     except ValueError as e:
         raise KitError(f"--rate-range {text!r}: expected LOW:HIGH:STEP in requests/s, e.g. 20:200:20") from e
+    if not all(map(np.isfinite, (low, high, step))):
+        raise KitError(f"--rate-range {text!r}: LOW, HIGH and STEP must be finite numbers")
     if not (0 < low <= high and step > 0):
         raise KitError(f"--rate-range {text!r}: needs 0 < LOW <= HIGH and STEP > 0")
+    levels = int((high - low) / step) + 1
+    if levels > MAX_LEVELS:
+        raise KitError(f"--rate-range {text!r}: {levels:,} levels; at most {MAX_LEVELS} (raise STEP)")
     return tuple(float(r) for r in np.arange(low, high + step / 2, step))
 
 

@@ -74,7 +74,9 @@ class BenchConfig:
     repeats: int = setting(1, "Timed passes per cell.", min=1)
     train_steps: int = setting(20, "Train scenario: optimizer steps per strategy.", min=1)
     compile: bool = setting(False, "torch.compile the torch backend.")
-    threads: int | None = setting(None, "ONNX Runtime intra-op threads.  [default: all cores]", min=1)
+    threads: int | None = setting(
+        None, "ONNX Runtime and OpenVINO intra-op threads per call.  [default: all cores]", min=1
+    )
     seed: int = 0
     name: str | None = None  # the model's name on every cell, where several are benched side by side
 

@@ -46,6 +46,8 @@ def make_console(stderr: bool = False):
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
+    if stream is None:  # started with the stream closed (`nsmckit ... >&-`)
+        raise KitError(f"standard {'error' if stderr else 'output'} is closed: redirect it to a file to see the table")
     return Console(stderr=stderr, width=None if stream.isatty() else PIPED_WIDTH)
 
 

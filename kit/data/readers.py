@@ -31,6 +31,7 @@ from kit.errors import DataError
 FORMATS = ("auto", "lines", "tsv", "csv", "jsonl", "parquet")
 EXTENSIONS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet", ".txt": "lines"}
 BOM = "\ufeff"
+MAX_LINE_BYTES = 16 << 20  # one line of an input file: memory followed the longest line (300 MB -> 783 MB)
 
 Chunk = tuple[dict[str, list], list[str]]
 Row = tuple[dict, str, int]  # the row's fields, its text, the line it ends on
@@ -186,9 +187,14 @@ class _Utf8Lines:
         return self
 
     def readline(self) -> str:
-        data = self.raw.readline()
+        data = self.raw.readline(MAX_LINE_BYTES + 1)  # a huge line is refused, not held in memory whole
         if data:
             self.line += 1
+        if len(data) > MAX_LINE_BYTES:
+            raise DataError(
+                f"{self.name}:{self.line}: a line of more than {MAX_LINE_BYTES >> 20} MiB, longer than the kit reads "
+                "(a text is cut to a few thousand characters before tokenizing anyway); split or shorten it"
+            )
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -277,6 +283,12 @@ def _jsonl_rows(stream, spec: InputSpec) -> Iterator[Row]:
         if not isinstance(row.get(spec.column), str):
             found = "missing" if spec.column not in row else f"a {type(row[spec.column]).__name__}"
             raise DataError(f"{spec.name}:{number}: field {spec.column!r} is {found}, expected a string")
+        for key, value in row.items():  # JSON can hold a lone surrogate ("\ud800"), which no text can be
+            if isinstance(value, str) and not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError as e:
+                    raise DataError(f"{spec.name}:{number}: field {key!r} holds a lone surrogate ({e.reason})") from e
         yield row, row[spec.column], number
 
 

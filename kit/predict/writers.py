@@ -35,6 +35,8 @@ def check_output(path: str | None, input: str | None = None, overwrite: bool = F
         raise DataError(f"{path}: the output's extension says its format; use one of {', '.join(EXTENSIONS)}")
     if target.is_dir():
         raise DataError(f"{path}: is a folder; give a file name")
+    if target.is_symlink() and not target.exists():  # it would fail only after the whole run
+        raise DataError(f"{path}: a link to {os.readlink(target)}, which does not exist; give a file name")
     if input not in (None, "-") and target.exists() and target.samefile(input):
         raise DataError(f"{path}: is the input file; write the scores to another file")
     if target.exists() and not overwrite:

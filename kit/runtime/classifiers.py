@@ -95,7 +95,10 @@ def check_model_files(model: str | Path, variant: str | None = None) -> None:
     if is_export(folder):
         from kit.runtime.export_folder import resolve_variant
 
-        resolve_variant(folder, None if variant == AUTO else variant, allow_invalid=variant not in (None, AUTO))
+        if variant == AUTO:  # the candidates are checked as they are timed: a broken default is just left out
+            read_manifest(folder)
+        else:
+            resolve_variant(folder, variant, allow_invalid=variant is not None)
     else:
         from kit.runtime.hf import weights_file
 

@@ -8,6 +8,11 @@ hint, no second copy of the weights), the NNCF-quantized IR for `ov-int8`. The i
 always set explicitly: OpenVINO's own default is bf16 wherever the CPU has it, which would make an "fp32"
 row silently approximate. `streams` > 1 compiles for throughput with that many parallel streams (one
 infer request per calling thread); 1 is the latency setting, all threads on one call.
+
+The weights are read into the process, not memory-mapped (OpenVINO's default for an IR's `.bin`): the file
+was checked against its sha256 just before, and a file copied over or truncated under a running server
+must change nothing (mapped, another model's weights changed live answers, and truncation killed the
+server with SIGBUS).
 """
 
 from __future__ import annotations
@@ -39,6 +44,14 @@ def inference_precision(variant: dict) -> str:
     return variant.get("openvino", {}).get("inference_precision", "f32")
 
 
+def openvino_reason(error: Exception) -> str:
+    """The reason in an OpenVINO error, whose first line is only where it was raised
+    (`Exception from src/inference/src/cpp/core.cpp:84:`)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    reasons = [line for line in lines if not line.startswith(("Exception from", "Check '"))]
+    return (reasons or lines or [type(error).__name__])[0]
+
+
 class OpenVinoBackend(ExportBackend):
     def __init__(self, spec: BackendSpec, model: str | Path, options: BackendOptions = BackendOptions()):
         import openvino as ov
@@ -49,6 +62,7 @@ class OpenVinoBackend(ExportBackend):
         self.spec = spec
         self.precision = inference_precision(export.variant)
         core = ov.Core()
+        core.set_property({"ENABLE_MMAP": False})  # the checked weights, owned by the process (see above)
         config = {
             "INFERENCE_PRECISION_HINT": self.precision,
             "PERFORMANCE_HINT": "THROUGHPUT" if options.streams > 1 else "LATENCY",
@@ -59,7 +73,7 @@ class OpenVinoBackend(ExportBackend):
         try:
             self.compiled = core.compile_model(core.read_model(export.model_path), "CPU", config)
         except RuntimeError as e:  # OpenVINO raises RuntimeError for unreadable or unsupported models
-            raise ModelError(f"{export.model_path}: OpenVINO cannot load it ({str(e).strip().splitlines()[0]})") from e
+            raise ModelError(f"{export.model_path}: OpenVINO cannot load it ({openvino_reason(e)})") from e
         export.check_logits(self.compiled.outputs[0].get_partial_shape()[-1].get_max_length())
         self._inputs = {i.get_any_name() for i in self.compiled.inputs}
         self._requests = threading.local()  # an infer request serves one call at a time: one per thread

@@ -1,2 +1,2 @@
-"""Serving over HTTP: the app, its request batcher, and the load test that measures it.
-Nothing here imports torch."""
+"""Serving over HTTP: the app, its request batcher, connection bounds and settings (the load test that
+measures a server is a client, in `kit.bench.loadtest`). Nothing here imports torch."""

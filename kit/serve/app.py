@@ -1,7 +1,8 @@
-"""`nsmckit serve EXPORT_DIR`: sentiment predictions over HTTP with dynamic batching.
+"""`nsmckit serve EXPORT_DIR`: a classifier's predictions (its task's label names) over HTTP with dynamic
+batching.
 
-FastAPI on uvicorn; ONNX Runtime (CUDA when available, else CPU) and `tokenizers`
-only: importing this module pulls in neither torch nor transformers.
+FastAPI on uvicorn; ONNX Runtime (CUDA when available, else CPU) or OpenVINO (its `ov-*` variants) and
+`tokenizers` only: importing this module pulls in neither torch nor transformers.
 
     POST /predict  {"text": "..."} or {"texts": [...]}  -> labels, probabilities, model
     GET  /health   200 once the model is loaded and warmed up, else 503
@@ -58,11 +59,19 @@ LOCAL_PATH = re.compile(r"(?:[A-Za-z]:)?[\\/]\S*[\\/]([^\\/\s;,)]+)")  # a file'
 
 def public_manifest(manifest: dict) -> dict:
     """export.json as /info shows it, to anyone: without where it was made (source folders, the command and
-    its virtual environment) and with file names, not paths, in the validation's description."""
-    shown = {k: v for k, v in manifest.items() if k not in ("source", "command")}
-    if isinstance(shown.get("validation_texts"), str):
-        shown["validation_texts"] = LOCAL_PATH.sub(r"\1", shown["validation_texts"])
-    return shown
+    its virtual environment) and with file names, not paths, wherever a value names one (the validation's
+    description, ov-int8's calibration, the task's data sources)."""
+    return _without_paths({k: v for k, v in manifest.items() if k not in ("source", "command")})
+
+
+def _without_paths(value):
+    if isinstance(value, str):
+        return LOCAL_PATH.sub(r"\1", value)
+    if isinstance(value, dict):
+        return {k: _without_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_paths(v) for v in value]
+    return value
 
 
 def _encodable(texts: list[str]) -> list[str]:
@@ -255,7 +264,8 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
             "provider": backend.runs_on,  # where the model really runs, not what was asked
             "providers": backend.providers,
             "max_length": classifier.max_length,
-            "truncation": f"texts longer than {classifier.max_length} tokens are truncated",
+            "truncation": f"texts longer than {classifier.max_length} tokens are truncated, their "
+            f"{'beginning' if classifier.tokenizer.truncation['direction'] == 'left' else 'end'} cut",
             "labels": classifier.labels,
             "batching": asdict(config.batching),
             "runtime": {"threads": config.threads, "spinning": config.spinning},
@@ -278,8 +288,7 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_l
     """Run uvicorn; SIGTERM/SIGINT stop accepting, finish in-flight requests, exit 0."""
     import uvicorn
 
-    from kit.runtime.classifiers import AUTO
-    from kit.runtime.export_folder import resolve_variant
+    from kit.runtime.classifiers import check_model_files
 
     for settings in (config, config.batching, config.connections):
         check_settings(settings)
@@ -288,9 +297,9 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_l
         raise KitError("; ".join(contradictions))
     if not Path(config.export_dir).is_dir():
         raise KitError(f"{config.export_dir}: no such export folder")
-    # a corrupt or missing model fails here, in one line
-    named = config.variant not in (None, AUTO)
-    resolve_variant(config.export_dir, config.variant if named else None, allow_invalid=named)
+    # a corrupt or missing model fails here, in one line (for auto, each candidate as it is timed)
+    read_manifest(Path(config.export_dir))  # an export folder, or one line saying how to make one
+    check_model_files(config.export_dir, config.variant)
 
     # uvicorn stops gracefully on SIGTERM/SIGINT, then re-raises the signal; exit 0 when it does.
     for sig in (signal.SIGTERM, signal.SIGINT):

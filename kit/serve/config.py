@@ -36,11 +36,18 @@ class ConnectionConfig:
     body_timeout_s: float = setting(
         30.0, "Seconds a request may take to send its body once the headers are in.", min=0.1, flag="--body-timeout"
     )
+    write_timeout_s: float = setting(
+        10.0,
+        "Seconds a client may leave its answers unread once the send buffer is full; then it is dropped.",
+        min=0.1,
+        flag="--write-timeout",
+    )
     keep_alive_s: int = setting(5, "Seconds an idle keep-alive connection stays open.", min=1, flag="--keep-alive")
     max_connections: int | None = setting(
         None,
-        "Open connections at most. At the limit a new connection displaces the one waiting longest for its "
-        "request headers, else it is closed.  [default: the open-file limit minus 192, at most 1024]",
+        "Open connections at most. At the limit a new connection displaces, of those the server is waiting on "
+        "(for a request, or to read its answers), the one with the lowest bytes per second since it connected; "
+        "else it is closed.  [default: the open-file limit minus 192, at most 1024]",
         min=1,
     )
 

@@ -5,13 +5,17 @@ uvicorn closes idle keep-alive connections, but a client that sends half its hea
 keeps its connection (and a file descriptor) forever; with enough of them the process runs out of file
 descriptors, `/health` stops answering and every refused accept is logged. Here:
 
-- a connection waiting for request headers gets `header_timeout_s`, then for the body `body_timeout_s`;
-  a request being computed or answered has no deadline (that is the batcher's business);
+- a connection waiting for request headers gets `header_timeout_s`, then for the body `body_timeout_s`,
+  and one whose client leaves its answers unread (the send buffer full: pipelined requests whose answers
+  nobody reads) `write_timeout_s`; a request being computed has no deadline (that is the batcher's
+  business), and pipelined requests wait unread in the socket while one is answered (uvicorn pauses
+  reading), so each connection holds one request in flight;
 - at `max_connections` (below the open-file limit), a new connection displaces the client that has made
-  the least progress: of those we are waiting on (for headers, or for the rest of a body), the one whose
-  last byte came longest ago. A flood of clients trickling their bodies cannot lock out a liveness probe;
-  a connection whose request is being computed or answered is never displaced; if all are, the new one
-  is closed at once;
+  the least progress: of those we are waiting on (for headers, the rest of a body, or to read their
+  answers), the one with the fewest bytes per second since it connected. Clients trickling a byte at a
+  time, or pipelining cheap requests and never reading, go before a slow but steady upload (50 KB/s in
+  bursts survives any number of tricklers), and cannot lock out a liveness probe; a connection whose
+  request is being computed is never displaced; if all are, the new one is closed at once;
 - dropped and refused connections (and accepts that fail anyway) are logged as counts, at most once per
   `LOG_EVERY_S`.
 
@@ -31,6 +35,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from kit.serve.config import ConnectionConfig, max_connections
 
 LOG_EVERY_S = 10.0
+WAITING_ON = {
+    "headers": "for their request headers",
+    "body": "for their request body",
+    "reader": "for them to read their answers",
+}
 
 
 class ThrottledLog:
@@ -58,8 +67,9 @@ class GuardedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self.limits, self.log = limits, log
         self.max_connections = max_connections(limits)
-        self.waiting_for: str | None = None  # "headers" or "body" while a deadline runs
-        self.last_byte = time.monotonic()  # when the client last sent anything: its progress
+        self.waiting_for: str | None = None  # "headers", "body" or "reader" while a deadline runs
+        self.connected_at = time.monotonic()
+        self.received = 0  # bytes the client sent: its progress
         self.deadline = None
 
     def connection_made(self, transport) -> None:
@@ -71,9 +81,26 @@ class GuardedH11Protocol(H11Protocol):
         self._watch()
 
     def data_received(self, data: bytes) -> None:
-        self.last_byte = time.monotonic()
+        self.received += len(data)
         super().data_received(data)
         self._watch()
+
+    def pause_writing(self) -> None:
+        """The client leaves its answers unread: it gets `write_timeout_s` to read, and counts as stalled."""
+        super().pause_writing()
+        self._cancel()
+        self.waiting_for = "reader"
+        self.deadline = self.loop.call_later(self.limits.write_timeout_s, self._expire)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._cancel()
+        self._watch()
+
+    @property
+    def progress(self) -> float:
+        """Bytes per second the client sent since it connected."""
+        return self.received / max(time.monotonic() - self.connected_at, 1e-3)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -87,7 +114,7 @@ class GuardedH11Protocol(H11Protocol):
         """Start the deadline for what the client owes us now, if it changed; none while we owe the answer."""
         state = self.conn.their_state
         waiting_for = "headers" if state is h11.IDLE else "body" if state is h11.SEND_BODY else None
-        if waiting_for == self.waiting_for or self.transport.is_closing():
+        if waiting_for == self.waiting_for or self.transport.is_closing() or self.waiting_for == "reader":
             return
         self._cancel()
         self.waiting_for = waiting_for
@@ -102,11 +129,11 @@ class GuardedH11Protocol(H11Protocol):
 
     def _expire(self) -> None:
         if not self.transport.is_closing():
-            self.log.note(f"dropped after waiting for their request {self.waiting_for}")
+            self.log.note(f"dropped after waiting {WAITING_ON[self.waiting_for]}")
             self.transport.close()
 
     def _displace_stalled(self) -> bool:
-        """Close the waited-on connection whose last byte is oldest; False if every other one is being served."""
+        """Close the waited-on connection with the least progress; False if every other one is being served."""
         waiting = [
             c
             for c in self.connections
@@ -114,9 +141,9 @@ class GuardedH11Protocol(H11Protocol):
         ]
         if not waiting:
             return False
-        stalest = min(waiting, key=lambda c: c.last_byte)
-        self.log.note(f"displaced at the connection limit while sending their request {stalest.waiting_for}")
-        stalest.transport.close()
+        slowest = min(waiting, key=lambda c: c.progress)
+        self.log.note(f"displaced at the connection limit while waiting {WAITING_ON[slowest.waiting_for]}")
+        slowest.transport.close()
         return True
 
 

@@ -19,7 +19,11 @@ def read_env_file(path: str | Path, known: set[str]) -> dict[str, str]:
     """NAME -> value for every setting line of the file; `known`: the names the server reads."""
     values: dict[str, str] = {}
     lines: dict[str, int] = {}
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise KitError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save the env file as UTF-8") from e
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -32,6 +36,8 @@ def read_env_file(path: str | Path, known: set[str]) -> dict[str, str]:
             raise KitError(f"{path}:{number}: {name} is not a setting of nsmckit serve{hint}")
         if name in lines:
             raise KitError(f"{path}:{number}: {name} is set again (first on line {lines[name]})")
+        if not value:  # silently the default before: say so, or drop the line
+            raise KitError(f"{path}:{number}: {name} has no value; give one, or remove the line for the default")
         lines[name], values[name] = number, value
     return values
 
