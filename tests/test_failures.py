@@ -310,8 +310,8 @@ def test_inputs_that_would_fail_late_fail_first_naming_the_line(tiny_export, tmp
         ["predict", export, "--input", str(surrogate)], f"{surrogate}:2: field 'note' holds a lone surrogate"
     )
     long = tmp_path / "long.txt"
-    long.write_text("짧다\n" + "가" * (6 << 20) + "\n")  # 18 MiB of UTF-8 on line 2
-    one_line_error(["predict", export, "--input", str(long)], f"{long}:2: a line of more than 16 MiB")
+    long.write_bytes("짧다\n".encode() + b"x" * (65 << 20) + b"\n")  # 65 MiB on line 2
+    one_line_error(["predict", export, "--input", str(long)], f"{long}:2: a line of more than 64 MiB")
 
 
 def test_a_closed_stdout_is_one_line(tiny_export):

@@ -201,7 +201,8 @@ def test_cpu_throughput_flags_serve_the_same_predictions(tiny_export, offline):
 
 
 def test_full_queue_answers_429_with_retry_after(tiny_export):
-    proc, url = start_server(tiny_export.path, "--max-queue", "2", "--max-wait-ms", "300", "--max-batch-size", "64")
+    flags = ("--max-queue", "2", "--max-texts", "2", "--max-wait-ms", "300", "--max-batch-size", "64")
+    proc, url = start_server(tiny_export.path, *flags)
     try:
 
         async def flood():

@@ -250,17 +250,21 @@ def test_a_steady_upload_survives_a_flood_of_tricklers(tiny_export):
     headers = (
         f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
+    first = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"
     done = threading.Event()
     try:
-        with stalled_clients(
-            url, 110, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"
-        ) as flood:
+        with stalled_clients(url, 110, first) as flood:
 
-            def trickle():
+            def trickle():  # a byte each every 50 ms; a trickler displaced at the cap comes straight back
                 while not done.wait(0.05):
-                    for client in flood:
-                        with contextlib.suppress(OSError):
+                    for i, client in enumerate(flood):
+                        try:
                             client.send(b" ")
+                        except OSError:
+                            with contextlib.suppress(OSError):
+                                client.close()
+                                flood[i] = raw_connection(url)
+                                flood[i].sendall(first)
 
             threading.Thread(target=trickle, daemon=True).start()
             upload = raw_connection(url)

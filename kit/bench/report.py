@@ -89,7 +89,6 @@ def _columns(result: BenchResult) -> list[tuple[str, callable]]:
             ("agreement", lambda c: _fmt(c.agreement, ".2%")),
             ("Δ accuracy (95% CI)", _accuracy_delta),
             ("macro F1", lambda c: _fmt(getattr(c, "macro_f1", None), ".4f")),
-            ("F1 per label", lambda c: " ".join(f"{k} {v:.2f}" for k, v in (c.per_class_f1 or {}).items())),
             ("peak MB", lambda c: _fmt(c.peak_memory_mb, ",.0f")),
         ]
     columns.append(("status", lambda c: c.status if c.status == "ok" else f"skipped: {c.reason}"))

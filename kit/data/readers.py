@@ -31,7 +31,7 @@ from kit.errors import DataError
 FORMATS = ("auto", "lines", "tsv", "csv", "jsonl", "parquet")
 EXTENSIONS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet", ".txt": "lines"}
 BOM = "\ufeff"
-MAX_LINE_BYTES = 16 << 20  # one line of an input file: memory followed the longest line (300 MB -> 783 MB)
+MAX_LINE_BYTES = 64 << 20  # one line of an input file: memory followed the longest line (300 MB -> 783 MB)
 
 Chunk = tuple[dict[str, list], list[str]]
 Row = tuple[dict, str, int]  # the row's fields, its text, the line it ends on

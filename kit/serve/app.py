@@ -37,7 +37,7 @@ from kit.errors import KitError, ModelError, first_line
 from kit.manifest import read_manifest
 from kit.serve.body_limit import BodyLimit
 from kit.serve.config import ACCEPT_BACKLOG, ServeConfig, max_connections
-from kit.serve.connections import ThrottledLog, guarded_protocol, quiet_accept_errors
+from kit.serve.connections import InModel, ThrottledLog, guarded_protocol, quiet_accept_errors
 from kit.serve.framing import AmbiguousLength
 from kit.serve.metrics import CountResponses, Metrics
 from kit.serve.request_batcher import DynamicBatcher, QueueFull
@@ -142,13 +142,17 @@ def _error_handlers(app: FastAPI) -> None:
 AUTO_PROBE_BATCH = 12
 
 
-def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | None = None) -> FastAPI:
+def create_app(
+    config: ServeConfig, on_load_failure: Callable[[str], None] | None = None, in_model: InModel | None = None
+) -> FastAPI:
     """The app; the model loads and warms up in the lifespan, so /health is 503 until then. A model that
     cannot load (a provider that cannot run, a corrupt file) is reported to `on_load_failure`; without one,
-    /health stays 503 with the reason."""
+    /health stays 503 with the reason. `in_model`: the clients whose request is in the model, for the
+    connection bound (`kit.serve.connections`)."""
     from kit.runtime.classifiers import load_classifier
     from kit.runtime.text_classifier import TextClassifier, check_finite, softmax
 
+    in_model = in_model if in_model is not None else InModel()
     metrics = Metrics()
     state: dict[str, object] = {"ready": False}
 
@@ -220,7 +224,10 @@ def create_app(config: ServeConfig, on_load_failure: Callable[[str], None] | Non
         try:
             # Tokenizing runs beside the event loop (tokenizers releases the GIL), so /health never waits on it.
             seqs = await asyncio.get_running_loop().run_in_executor(None, classifier.encode, texts)
-            logits = await state["batcher"].submit(seqs) if texts else np.zeros((0, len(classifier.labels)), np.float32)
+            with in_model.holding(request.client and tuple(request.client)):  # never displaced while computing
+                logits = (
+                    await state["batcher"].submit(seqs) if texts else np.zeros((0, len(classifier.labels)), np.float32)
+                )
         except QueueFull:
             raise
         except Exception as e:  # answered here, as an HTTP error: the connection stays up for what follows on it
@@ -310,14 +317,15 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_l
         failure.append(message)
         server.should_exit = True
 
+    in_model = InModel()
     server_config = uvicorn.Config(
-        create_app(config, on_load_failure=stop),
+        create_app(config, on_load_failure=stop, in_model=in_model),
         host=host,
         port=port,
         log_level=os.environ.get("NSMC_LOG_LEVEL", "info"),
         timeout_graceful_shutdown=30,
         access_log=access_log,
-        http=guarded_protocol(config.connections),
+        http=guarded_protocol(config.connections, in_model),
         timeout_keep_alive=config.connections.keep_alive_s,
         backlog=ACCEPT_BACKLOG,
     )

@@ -11,15 +11,16 @@ descriptors, `/health` stops answering and every refused accept is logged. Here:
   business), and pipelined requests wait unread in the socket while one is answered (uvicorn pauses
   reading), so each connection holds one request in flight;
 - at `max_connections` (below the open-file limit), a new connection displaces the client that has made
-  the least progress: of those we are waiting on (for headers, the rest of a body, or to read their
-  answers), the one with the fewest bytes per second since it connected. Clients trickling a byte at a
-  time, or pipelining cheap requests and never reading, go before a slow but steady upload (50 KB/s in
-  bursts survives any number of tricklers), and cannot lock out a liveness probe; a connection whose
-  request is being computed is never displaced; if all are, the new one is closed at once;
+  the least progress: of every connection whose request is not in the model right now (`InModel`, kept
+  by the app), the one with the fewest bytes per second since it connected. Clients trickling a byte at
+  a time, or pipelining cheap requests and never reading the answers, go before a slow but steady upload
+  (50 KB/s in bursts survives any number of tricklers) and cannot lock out a liveness probe; a request in
+  the model is never cut off; if every connection holds one, the new one is closed at once;
 - dropped and refused connections (and accepts that fail anyway) are logged as counts, at most once per
   `LOG_EVERY_S`.
 
-    uvicorn.run(app, http=guarded_protocol(ConnectionConfig()), timeout_keep_alive=5)
+    in_model = InModel()
+    uvicorn.run(create_app(config, in_model=in_model), http=guarded_protocol(ConnectionConfig(), in_model))
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import functools
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -35,10 +38,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from kit.serve.config import ConnectionConfig, max_connections
 
 LOG_EVERY_S = 10.0
-WAITING_ON = {
-    "headers": "for their request headers",
-    "body": "for their request body",
-    "reader": "for them to read their answers",
+WAITING_ON = {  # why a connection's deadline runs, as the log says it
+    "headers": "waiting for their request headers",
+    "body": "waiting for their request body",
+    "reader": "waiting for them to read their answers",
 }
 
 
@@ -60,12 +63,33 @@ class ThrottledLog:
             self.last = now
 
 
+class InModel:
+    """The clients (peer addresses) whose request is in the model now: the app holds them while it computes,
+    and the connection bound never displaces them."""
+
+    def __init__(self):
+        self.peers: Counter = Counter()
+
+    @contextmanager
+    def holding(self, peer) -> Iterator[None]:
+        self.peers[peer] += 1
+        try:
+            yield
+        finally:
+            self.peers[peer] -= 1
+            if not self.peers[peer]:
+                del self.peers[peer]
+
+    def __contains__(self, peer) -> bool:
+        return peer in self.peers
+
+
 class GuardedH11Protocol(H11Protocol):
     """One client connection: uvicorn's h11 protocol plus the deadlines and the connection bound."""
 
-    def __init__(self, *args, limits: ConnectionConfig, log: ThrottledLog, **kwargs):
+    def __init__(self, *args, limits: ConnectionConfig, log: ThrottledLog, in_model: InModel, **kwargs):
         super().__init__(*args, **kwargs)
-        self.limits, self.log = limits, log
+        self.limits, self.log, self.in_model = limits, log, in_model
         self.max_connections = max_connections(limits)
         self.waiting_for: str | None = None  # "headers", "body" or "reader" while a deadline runs
         self.connected_at = time.monotonic()
@@ -129,20 +153,25 @@ class GuardedH11Protocol(H11Protocol):
 
     def _expire(self) -> None:
         if not self.transport.is_closing():
-            self.log.note(f"dropped after waiting {WAITING_ON[self.waiting_for]}")
+            self.log.note(f"dropped after {WAITING_ON[self.waiting_for]}")
             self.transport.close()
 
     def _displace_stalled(self) -> bool:
-        """Close the waited-on connection with the least progress; False if every other one is being served."""
-        waiting = [
+        """Close the connection with the least progress whose request is not in the model; False if every
+        other one's is."""
+        displaceable = [
             c
             for c in self.connections
-            if c is not self and getattr(c, "waiting_for", None) is not None and not c.transport.is_closing()
+            if c is not self
+            and isinstance(c, GuardedH11Protocol)
+            and not c.transport.is_closing()
+            and c.client not in self.in_model
         ]
-        if not waiting:
+        if not displaceable:
             return False
-        slowest = min(waiting, key=lambda c: c.progress)
-        self.log.note(f"displaced at the connection limit while waiting {WAITING_ON[slowest.waiting_for]}")
+        slowest = min(displaceable, key=lambda c: c.progress)
+        what = WAITING_ON.get(slowest.waiting_for, "while it was being answered")
+        self.log.note(f"displaced at the connection limit {what}")
         slowest.transport.close()
         return True
 
@@ -163,7 +192,7 @@ def quiet_accept_errors(loop, log: ThrottledLog) -> None:
     loop.set_exception_handler(handler)
 
 
-def guarded_protocol(limits: ConnectionConfig):
-    """The protocol factory for `uvicorn.Config(http=...)`."""
+def guarded_protocol(limits: ConnectionConfig, in_model: InModel):
+    """The protocol factory for `uvicorn.Config(http=...)`; `in_model` is the app's (`create_app`)."""
     log = ThrottledLog(logging.getLogger("uvicorn.error"))
-    return functools.partial(GuardedH11Protocol, limits=limits, log=log)
+    return functools.partial(GuardedH11Protocol, limits=limits, log=log, in_model=in_model)
