@@ -44,19 +44,21 @@ CLAIM = ".nsmckit-writing"  # the lock file of a folder a run is writing into
 @contextmanager
 def claimed(folder: Path, writer: str) -> Iterator[Path]:
     """`folder` (created if needed) held by this process while the block runs: a second writer fails at once
-    instead of two runs writing into one folder. The claim is a lock file made with O_EXCL, removed when the
-    block ends however it ends; one left by a killed run names its process and how to clear it."""
+    instead of two runs writing into one folder. The claim is a lock file made with O_EXCL naming its process,
+    removed when the block ends however it ends; one left by a killed process (which no longer runs) is
+    taken over, so an interrupted run can `--resume`."""
     from kit.errors import RunError
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / CLAIM
+    if _holder(lock) is None:
+        lock.unlink(missing_ok=True)  # stale: its process was killed
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
-        holder = lock.read_text().strip() if lock.is_file() else "another process"
         raise RunError(
-            f"{folder} is being written by another {writer} ({holder}); if none is running, remove {lock}"
+            f"{folder} is being written by another {writer} (pid {_holder(lock)}); if none is running, remove {lock}"
         ) from None
     with os.fdopen(fd, "w") as f:
         f.write(f"pid {os.getpid()}\n")
@@ -64,3 +66,13 @@ def claimed(folder: Path, writer: str) -> Iterator[Path]:
         yield folder
     finally:
         lock.unlink(missing_ok=True)
+
+
+def _holder(lock: Path) -> int | None:
+    """The live process a claim names, else None (no claim, an unreadable one, or its process is gone)."""
+    try:
+        pid = int(lock.read_text().split()[-1])
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid

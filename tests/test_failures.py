@@ -227,14 +227,21 @@ def test_an_export_that_appeared_meanwhile_is_left_as_it_is(tiny_model_dir, tmp_
 
 
 def test_a_folder_another_finetune_is_writing_is_refused(tiny_model_dir, nsmc_dir, tmp_path):
+    """Two finetunes into one folder: the second fails at once (before, both wrote into it and one result was
+    lost). A claim left by a killed run (its process gone) is taken over, so the run can resume."""
     out = tmp_path / "run"
     out.mkdir()
-    (out / ".nsmckit-writing").write_text("pid 12345\n")  # another finetune's claim
-    args = ["finetune", "--model", str(tiny_model_dir), "--data-dir", str(nsmc_dir), "--max-steps", "1"]
-    one_line_error([*args, "--output", str(out)], f"{out} is being written by another finetune (pid 12345)")
-    done = CliRunner().invoke(main, [*args, "--output", str(tmp_path / "mine")])
+    other = subprocess.Popen(["sleep", "60"])  # the other finetune, alive while this one starts
+    try:
+        (out / ".nsmckit-writing").write_text(f"pid {other.pid}\n")
+        args = ["finetune", "--model", str(tiny_model_dir), "--data-dir", str(nsmc_dir), "--max-steps", "1"]
+        one_line_error([*args, "--output", str(out)], f"{out} is being written by another finetune (pid {other.pid})")
+    finally:
+        other.kill()
+        other.wait()
+    done = CliRunner().invoke(main, [*args, "--output", str(out)])  # its process is gone: a stale claim
     assert done.exit_code == 0, done.output
-    assert not (tmp_path / "mine" / ".nsmckit-writing").exists()  # the claim ends with the run
+    assert not (out / ".nsmckit-writing").exists()  # the claim ends with the run
 
 
 @pytest.fixture(scope="module")

@@ -150,3 +150,21 @@ def test_info_names_files_not_the_folders_they_lie_in(ov_export, nsmc_dir):
     shown = json.dumps(public_manifest(ov_export.manifest))
     assert str(nsmc_dir) not in shown and str(ov_export.path) not in shown
     assert "ratings_train.txt" in shown  # what calibrated ov-int8, by name
+
+
+def test_an_ir_openvino_cannot_read_says_why(ov_export, tmp_path):
+    """Every OpenVINO load failure read `Exception from src/inference/src/cpp/core.cpp:84:`, which says where,
+    not why."""
+    from kit.errors import ModelError
+    from kit.manifest import sha256_file
+
+    copy = tmp_path / "export"
+    shutil.copytree(ov_export.path, copy)
+    (copy / "openvino" / "model_int8.xml").write_text("<net><layers>")  # checksummed, but no IR
+    manifest = json.loads((copy / "export.json").read_text())
+    manifest["files"]["openvino/model_int8.xml"] = sha256_file(copy / "openvino" / "model_int8.xml")
+    (copy / "export.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="OpenVINO cannot load it") as raised:
+        load_classifier(copy, "ov-int8")
+    reason = str(raised.value).split("OpenVINO cannot load it (", 1)[1]
+    assert not reason.startswith(("Exception from", "Check '")) and len(reason) > 10, str(raised.value)

@@ -266,16 +266,20 @@ def test_a_steady_upload_survives_a_flood_of_tricklers(tiny_export):
                                 flood[i] = raw_connection(url)
                                 flood[i].sendall(first)
 
-            threading.Thread(target=trickle, daemon=True).start()
-            upload = raw_connection(url)
-            upload.sendall(headers.encode())
-            for start in range(0, len(body), 5000):  # 5 KB every 100 ms: 50 KB/s in bursts
-                upload.sendall(body[start : start + 5000])
-                threading.Event().wait(0.1)
-            upload.settimeout(60)
-            status = upload.recv(64).split(b"\r\n")[0]
-            upload.close()
+            trickler = threading.Thread(target=trickle, daemon=True)
+            trickler.start()
+            try:
+                upload = raw_connection(url)
+                upload.sendall(headers.encode())
+                for start in range(0, len(body), 5000):  # 5 KB every 100 ms: 50 KB/s in bursts
+                    upload.sendall(body[start : start + 5000])
+                    threading.Event().wait(0.1)
+                upload.settimeout(60)
+                status = upload.recv(64).split(b"\r\n")[0]
+                upload.close()
+            finally:  # no trickler reconnects once the flood's sockets are closed
+                done.set()
+                trickler.join()
     finally:
-        done.set()
         stop(proc)
     assert status == b"HTTP/1.1 200 OK"

@@ -115,7 +115,7 @@ def _title(result: BenchResult) -> str:
 
 
 def rich_table(result: BenchResult) -> Table:
-    table = titled_table(_title(result))
+    table = titled_table(_title(result), caption=_labels_caption(result))
     columns = _columns(result)
     for name, _ in columns:
         table.add_column(name, justify="left" if name in LEFT else "right")
@@ -123,6 +123,12 @@ def rich_table(result: BenchResult) -> Table:
     for i, cell in enumerate(result.cells):
         table.add_row(*(fn(cell) for _, fn in columns), style="bold green" if i in best else None)
     return table
+
+
+def _labels_caption(result: BenchResult) -> str | None:
+    """The labels accuracy was measured on, by name (each one's F1 is in results.json and .csv)."""
+    labels = next((list(c.per_class_f1) for c in result.cells if getattr(c, "per_class_f1", None)), None)
+    return f"labels: {', '.join(labels)} (F1 of each in results.json and results.csv)" if labels else None
 
 
 def markdown(result: BenchResult) -> str:
