@@ -16,6 +16,7 @@ os.environ.update(
     HF_HUB_DISABLE_TELEMETRY="1",
 )
 
+from tests.families import save_tiny_family  # noqa: E402
 from tests.synthetic import corpus, write_nsmc  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,22 +53,7 @@ def build_tokenizer(folder: Path):
 def save_tiny_model(folder: Path, tokenizer, seed: int = 0) -> Path:
     """A 2-layer, hidden-64 BERT classifier with random weights (seeded) and its tokenizer, saved like a model
     folder fine-tuned on NSMC (its labels named negative and positive)."""
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=128,
-        max_position_embeddings=128,
-        id2label={0: "negative", 1: "positive"},
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_family(folder, "bert", tokenizer, id2label={0: "negative", 1: "positive"}, seed=seed)
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,26 @@ def invoke(*args: str) -> str:
     return result.output
 
 
+def quick_run(model: Path, folder: Path, *flags: str) -> tuple[Path, Path]:
+    """Two fine-tuning steps of `model` on synthetic NSMC reviews, then its fp32 export: (run, export)."""
+    nsmc = write_nsmc(folder / "nsmc", n_train=80, n_test=20)
+    run, export = folder / "run", folder / "export"
+    invoke("finetune", "--model", str(model), "--data-dir", str(nsmc), "--max-steps", "2", "--output", str(run), *flags)
+    invoke("export", "--onnx", str(run), "--output", str(export))
+    return run, export
+
+
+def hugging_face_logits(run: Path, tokenizer, texts: list[str], max_length: int) -> np.ndarray:
+    """What the Hugging Face model gives for `texts`, tokenized by `tokenizer` as its own pipeline would."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(run).eval()
+    with torch.no_grad():
+        inputs = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        return model(**inputs).logits.numpy()
+
+
 def test_labels_come_from_the_training_data_in_sorted_or_given_order(reviews):
     splits = load_splits(
         DataConfig(
@@ -204,38 +224,17 @@ def test_roberta_positions_start_after_the_pad_id(tokenizer, tmp_path):
 
 def test_a_left_truncating_tokenizer_gives_the_hugging_face_models_logits(tokenizer, tmp_path):
     """Training cut long reviews from the left: export validation, predict and the server must too."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from kit.runtime.classifiers import load_classifier
 
     model = save_tiny_family(tmp_path / "left", "bert", tokenizer)
-    nsmc = write_nsmc(tmp_path / "nsmc", n_train=80, n_test=20)
-    run, export = tmp_path / "run", tmp_path / "export"
-    invoke(
-        "finetune",
-        "--model",
-        str(model),
-        "--data-dir",
-        str(nsmc),
-        "--max-steps",
-        "1",
-        "--max-length",
-        "16",
-        "--truncation-side",
-        "left",
-        "--output",
-        str(run),
-    )
-    invoke("export", "--onnx", str(run), "--output", str(export))
+    run, export = quick_run(model, tmp_path, "--max-length", "16", "--truncation-side", "left")
     assert json.loads((export / "export.json").read_text())["task"]["truncation_side"] == "left"
     texts = ["처음에는 지루했는데 " * 30 + "마지막은 최고 명작 감동", "짧은 리뷰"]
     hf_tokenizer = AutoTokenizer.from_pretrained(run)
     assert hf_tokenizer.truncation_side == "left"  # the run's folder says so too, for other tools
-    hf_model = AutoModelForSequenceClassification.from_pretrained(run).eval()
-    with torch.no_grad():
-        inputs = hf_tokenizer(texts, truncation=True, max_length=16, padding=True, return_tensors="pt")
-        expected = hf_model(**inputs).logits.numpy()
+    expected = hugging_face_logits(run, hf_tokenizer, texts, 16)
     for folder in (run, export):
         got = load_classifier(folder).predict_logits(texts)
         np.testing.assert_allclose(got, expected, atol=1e-4)
@@ -263,8 +262,7 @@ def test_a_sentencepiece_only_xlmr_runs_with_pad_id_1_and_its_position_offset(tm
     """XLM-R's shape as published: a tokenizer that ships only its sentencepiece model, pad id 1, positions
     after the pad id. Fine-tuned, exported and run without torch, its logits are the Hugging Face model's."""
     import sentencepiece
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, XLMRobertaTokenizer
+    from transformers import AutoTokenizer, XLMRobertaTokenizer
 
     from kit.runtime.classifiers import load_classifier
     from tests.synthetic import corpus
@@ -285,27 +283,9 @@ def test_a_sentencepiece_only_xlmr_runs_with_pad_id_1_and_its_position_offset(tm
     assert tokenizer.pad_token_id == 1 and not (tmp_path / "slow" / "tokenizer.json").exists()
     model = save_tiny_family(tmp_path / "xlmr", "xlm-roberta", tokenizer, base_model=True)
     (model / "tokenizer.json").unlink()  # as published: the sentencepiece model only
-    nsmc = write_nsmc(tmp_path / "nsmc", n_train=80, n_test=20)
-    run, export = tmp_path / "run", tmp_path / "export"
-    invoke(
-        "finetune",
-        "--model",
-        str(model),
-        "--data-dir",
-        str(nsmc),
-        "--max-steps",
-        "2",
-        "--max-length",
-        str(POSITIONS),
-        "--output",
-        str(run),
-    )
+    run, export = quick_run(model, tmp_path, "--max-length", str(POSITIONS))
     task = json.loads((run / "run.json").read_text())["task"]
     assert task["pad_token_id"] == 1 and task["family"] == "xlm-roberta"
-    invoke("export", "--onnx", str(run), "--output", str(export))
     texts = ["최고 명작 " * 100, "별로"]  # the first longer than every position
-    hf_model = AutoModelForSequenceClassification.from_pretrained(run).eval()
-    with torch.no_grad():
-        inputs = tokenizer(texts, truncation=True, max_length=POSITIONS, padding=True, return_tensors="pt")
-        expected = hf_model(**inputs).logits.numpy()
+    expected = hugging_face_logits(run, tokenizer, texts, POSITIONS)
     np.testing.assert_allclose(load_classifier(export).predict_logits(texts), expected, atol=1e-4)
