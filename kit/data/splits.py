@@ -26,7 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from kit.data.labels import LabelSet, label_key
+from kit.data.nsmc import DEFAULT_URL, LABEL_NAMES, nsmc_paths, read_nsmc_file
 from kit.errors import DataError
+from kit.manifest import sha256_file
 from kit.settings import setting
 
 SPLITS = ("train", "val", "test")
@@ -71,9 +73,7 @@ class DataConfig:
         min=1,
     )
     seed: int = setting(42, "Seed for splits, shuffling and init.")
-    url: str = field(
-        default_factory=lambda: os.environ.get("NSMC_URL", "https://raw.githubusercontent.com/e9t/nsmc/master")
-    )
+    url: str = field(default_factory=lambda: os.environ.get("NSMC_URL", DEFAULT_URL))
 
     @property
     def own_files(self) -> dict[str, str]:
@@ -147,10 +147,9 @@ def _numbered(prefix: str, first: int) -> Callable[[int], str]:
     return lambda i: f"{prefix}{i + first}"
 
 
-def _sha256(path: Path) -> str:
-    from kit.manifest import sha256_file
-
-    return sha256_file(path)
+def _file_record(path: str | Path, rows: int) -> dict:
+    """Where a split was read from, as the task records it: the file, its sha256, its rows."""
+    return {"path": str(Path(path).resolve()), "sha256": sha256_file(Path(path)), "rows": rows}
 
 
 def read_labeled_file(path: str, text_column: str, label_column: str) -> RawSplit:
@@ -175,19 +174,16 @@ def read_labeled_file(path: str, text_column: str, label_column: str) -> RawSpli
         reader.close()
     if not texts:
         raise DataError(f"{path}: no rows after the header")
-    record = {"path": str(Path(path).resolve()), "sha256": _sha256(Path(path)), "rows": len(texts)}
-    return RawSplit(texts, keys, wheres.__getitem__, record)
+    return RawSplit(texts, keys, wheres.__getitem__, _file_record(path, len(texts)))
 
 
 def _nsmc_raw(config: DataConfig, need: tuple[str, ...]) -> dict[str, RawSplit]:
-    from kit.data.nsmc import LABEL_NAMES, nsmc_paths, read_nsmc_file
-
     release = tuple(dict.fromkeys("test" if s == "test" else "train" for s in need))
     raw = {}
     for split, path in nsmc_paths(config.data_dir, config.url, release).items():
         texts, labels = read_nsmc_file(path)
-        record = {"path": str(Path(path).resolve()), "sha256": _sha256(Path(path)), "rows": len(texts)}
         where = _numbered(f"{path}:", 2)  # the header is line 1: row i is on line i + 2
+        record = _file_record(path, len(texts))
         raw[split] = RawSplit(texts, [str(v) for v in labels], where, record, dict(zip("01", LABEL_NAMES)))
     return raw
 

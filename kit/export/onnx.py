@@ -33,6 +33,7 @@ from kit.manifest import MANIFEST, checksums
 from kit.progress import counting_rows, progress_bar
 from kit.runtime.hf import (
     check_length,
+    is_classifier,
     load_config,
     load_model,
     load_tokenizer,
@@ -139,10 +140,10 @@ def check_request(config: ExportConfig, out: Path) -> None:
 def check_classifier(model: str, no_weights: bool) -> None:
     if no_weights:
         return
-    architectures = load_config(model).architectures or []
-    if not any(a.endswith("ForSequenceClassification") for a in architectures):
+    config = load_config(model)
+    if not is_classifier(config):
         raise ModelError(
-            f"{model} is not a sequence classifier (architectures: {', '.join(architectures) or 'none'}); "
+            f"{model} is not a sequence classifier (architectures: {', '.join(config.architectures or []) or 'none'}); "
             "fine-tune it first with `nsmckit finetune`, or pass --no-weights for the architecture only"
         )
 
@@ -295,7 +296,7 @@ def decide_export_task(config: ExportConfig, model, tokenizer, run: Task | None)
     own otherwise; max_length as given, else the run's, else the model's limit."""
     max_length = (
         config.max_length
-        or (run.max_length if run else run_max_length(config.model))
+        or run_max_length(config.model)
         or min(tokenizer.model_max_length, usable_positions(model.config.to_dict()))
     )
     check_length(model.config, max_length)

@@ -138,10 +138,15 @@ def weights_file(model: str) -> Path | None:
     return next((Path(model) / name for name in WEIGHT_FILES if (Path(model) / name).is_file()), None)
 
 
-def classifier_labels(config) -> list[str] | None:
+def is_classifier(config) -> bool:
+    """Whether a checkpoint's config says it is a sequence classifier (it has a classification head)."""
+    return any(a.endswith("ForSequenceClassification") for a in config.architectures or [])
+
+
+def checkpoint_labels(config) -> list[str] | None:
     """The label names of a checkpoint that already is a sequence classifier with named labels (not
     transformers' LABEL_0 placeholders), else None."""
-    if not any(a.endswith("ForSequenceClassification") for a in config.architectures or []):
+    if not is_classifier(config):
         return None
     names = [config.id2label[i] for i in range(config.num_labels)]
     return None if all(str(n).startswith(GENERIC_LABEL) for n in names) else names
@@ -195,7 +200,7 @@ def load_model(
             f"{model} holds trained weights ({weights.name}); --no-weights would replace them with "
             "random ones: drop --no-weights (or NSMC_NO_WEIGHTS), or give a folder with only config and tokenizer"
         )
-    head = any(a.endswith("ForSequenceClassification") for a in config.architectures or []) and not no_weights
+    head = is_classifier(config) and not no_weights
     mismatched = labels is not None and head and config.num_labels != len(labels)
     if mismatched and not new_head:
         raise ModelError(
@@ -244,9 +249,7 @@ def run_task(model: str | Path):
     if not run.is_file():
         return None
     record = json.loads(run.read_text())
-    if "task" in record:
-        return Task.of_record(record)
-    return None
+    return Task.of_record(record) if "task" in record else None
 
 
 def run_max_length(model: str | Path) -> int | None:

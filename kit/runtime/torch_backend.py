@@ -48,9 +48,7 @@ class TorchBackend(Backend):
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
         self.inputs = model_inputs(self.model)
         task = run_task(model)  # a finetune folder's task; else the model's own limits and tokenizer
-        self.max_length = (
-            task.max_length if task else run_max_length(model) or min(512, usable_positions(config.to_dict()))
-        )
+        self.max_length = run_max_length(model) or min(512, usable_positions(config.to_dict()))
         tokenizer = load_tokenizer(str(model), task.truncation_side if task else None)
         self.pad_id = tokenizer.pad_token_id or 0
         self.tokenizer = truncating(tokenizer.backend_tokenizer, self.max_length, tokenizer.truncation_side)

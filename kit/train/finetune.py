@@ -40,7 +40,7 @@ from kit.errors import KitError, RunError
 from kit.metrics import classification_metrics, per_class_f1
 from kit.runtime.hf import (
     check_length,
-    classifier_labels,
+    checkpoint_labels,
     load_config,
     load_model,
     load_tokenizer,
@@ -301,7 +301,7 @@ def _task_splits(config: FinetuneConfig, splits: Splits | None) -> Splits:
     """The data, its labels named as the checkpoint names them where it is already a classifier with named
     labels of the same count (a binary 부정/긍정 model keeps its names)."""
     splits = splits or load_splits(config.data)
-    own = None if config.no_weights or config.new_head else classifier_labels(load_config(config.model))
+    own = None if config.no_weights or config.new_head else checkpoint_labels(load_config(config.model))
     if own and len(own) == len(splits.labels.names):
         try:
             return splits.onto(own)
