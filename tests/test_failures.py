@@ -319,6 +319,12 @@ def test_inputs_that_would_fail_late_fail_first_naming_the_line(tiny_export, tmp
     long = tmp_path / "long.txt"
     long.write_bytes("짧다\n".encode() + b"x" * (65 << 20) + b"\n")  # 65 MiB on line 2
     one_line_error(["predict", export, "--input", str(long)], f"{long}:2: a line of more than 64 MiB")
+    keys = tmp_path / "keys.jsonl"  # every row with a key of its own: the output grew with the square of the rows
+    keys.write_text("".join(json.dumps({"document": "좋다", f"k{i}": i}) + "\n" for i in range(30)))
+    one_line_error(
+        ["predict", export, "--input", str(keys), "--max-columns", "10"],
+        f"{keys}:10: field 'k9' is distinct field number 11 (at most 10",
+    )
 
 
 def test_a_closed_stdout_is_one_line(tiny_export):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from transformers import AutoTokenizer
 
 from kit.batching import STRATEGIES, restore_order
 from kit.cli import main
@@ -24,6 +25,7 @@ from kit.train.batches import PaddingCollator, StrategyBatchSampler, TokenDatase
 from kit.train.checkpoints import checkpoints, is_complete, step
 from kit.train.curves import Curves
 from kit.train.finetune import FinetuneConfig, finetune
+from tests.families import save_tiny_family
 from tests.helpers import run_args, wait_until
 from tests.synthetic import write_nsmc
 
@@ -132,6 +134,14 @@ def test_interrupted_run_resumes_to_the_same_end(tiny_model_dir, learn_dir, tmp_
     proc.send_signal(signal.SIGKILL)  # at any point: maybe in the middle of saving the next checkpoint
     proc.wait()
     assert not (out / "run.json").exists(), "the run finished before it could be interrupted"
+    # Another model's checkpoints, or other settings, are refused in one line, and the checkpoints kept.
+    other = save_tiny_family(tmp_path / "electra", "electra", AutoTokenizer.from_pretrained(tiny_model_dir))
+    another = [str(other) if a == str(tiny_model_dir) else a for a in args]
+    refused = subprocess.run(_cli(*another, "--resume"), capture_output=True, text=True)
+    assert refused.returncode == 1 and "another model's checkpoint (it has no tensor electra." in refused.stderr
+    refused = subprocess.run(_cli(*args, "--resume", "--max-length", "32"), capture_output=True, text=True)
+    assert refused.returncode == 1 and "--max-length is 32, but the interrupted run in" in refused.stderr
+    assert "Traceback" not in refused.stderr and "started with 64" in refused.stderr
     # And for certain: a newest checkpoint cut off before its trainer_state.json was written.
     newest = next(c for c in checkpoints(out / "checkpoints") if is_complete(c))
     cut_off = newest.with_name(f"checkpoint-{step(newest) + 20}")

@@ -283,3 +283,21 @@ def test_a_steady_upload_survives_a_flood_of_tricklers(tiny_export):
     finally:
         stop(proc)
     assert status == b"HTTP/1.1 200 OK"
+
+
+def test_a_connection_is_not_displaced_before_its_first_bytes_arrive(tiny_export):
+    """At the cap, a client connected a moment ago whose request is still on its way had 0 bytes/s and went
+    first, before any trickler: while displaced tricklers reconnected, a steady upload was reset in 1 of 3
+    tries. Every connection now starts with a credit, so the tricklers go first."""
+    proc, url = start_server(tiny_export.path, "--max-connections", "8", "--body-timeout", "60")
+    try:
+        with stalled_clients(url, 8, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"):
+            threading.Event().wait(1)  # setup: the tricklers' rate falls below a new connection's credit
+            fresh = raw_connection(url)  # at the cap: displaces a trickler, and sends nothing yet
+            late = raw_connection(url)  # displaces the next slowest: a trickler again, not `fresh`
+            fresh.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert fresh.recv(64).startswith(b"HTTP/1.1 200 OK")
+            fresh.close()
+            late.close()
+    finally:
+        stop(proc)

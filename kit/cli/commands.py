@@ -273,8 +273,8 @@ def compare(a, b):
 @main.command()
 @click.argument("model", type=click.Path(file_okay=False))
 @click.argument("texts", nargs=-1)
-@config_options(PredictConfig, "input", "output", "overwrite", "column", "format", "variant", "provider", "threads")
-@config_options(PredictConfig, "batch_size", "chunk_rows", "engine", "ray_address", "actors")
+@config_options(PredictConfig, "input", "output", "overwrite", "column", "format", "max_columns", "variant")
+@config_options(PredictConfig, "provider", "threads", "batch_size", "chunk_rows", "engine", "ray_address", "actors")
 @config_options(PredictConfig, "cpus_per_actor", "gpus_per_actor")
 def predict(model, texts, **settings):
     """Score TEXTS, or a file (--input), with MODEL: an export folder (ONNX Runtime or OpenVINO, no torch)

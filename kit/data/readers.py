@@ -32,6 +32,7 @@ FORMATS = ("auto", "lines", "tsv", "csv", "jsonl", "parquet")
 EXTENSIONS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet", ".txt": "lines"}
 BOM = "\ufeff"
 MAX_LINE_BYTES = 64 << 20  # one line of an input file: memory followed the longest line (300 MB -> 783 MB)
+MAX_FIELDS = 1024  # distinct JSONL fields: every row carries every field (8,000 distinct keys -> a 952 MB output)
 
 Chunk = tuple[dict[str, list], list[str]]
 Row = tuple[dict, str, int]  # the row's fields, its text, the line it ends on
@@ -47,6 +48,7 @@ class InputSpec:
     format: str = "auto"
     column: str = "document"
     option: str = "--column"  # the option that names the column, for the error that it is missing
+    max_fields: int = MAX_FIELDS  # JSONL: the most distinct fields across rows
 
     @property
     def name(self) -> str:
@@ -151,10 +153,16 @@ class Reader:
         types: dict[str, set[type]] = {}
         rows = 0
         with self._text_stream() as stream:
-            for row, _, _ in _jsonl_rows(stream, self.spec):
+            for row, _, line in _jsonl_rows(stream, self.spec):
                 rows += 1
                 for key, value in row.items():
                     types.setdefault(key, set()).add(type(value))
+                if len(types) > self.spec.max_fields:
+                    raise DataError(
+                        f"{self.spec.name}:{line}: field {list(types)[-1]!r} is distinct field number {len(types):,} "
+                        f"(at most {self.spec.max_fields:,}: every output row carries every field); nest varying "
+                        "fields in one object, or raise --max-columns"
+                    )
         self.total = rows
         return list(types), {key: kind_of(seen) for key, seen in types.items()}
 
@@ -337,5 +345,7 @@ def _parquet_chunks(spec: InputSpec, size: int, numbered: bool = False) -> Itera
         yield columns, texts
 
 
-def open_reader(path: str, column: str = "document", format: str = "auto", option: str = "--column") -> Reader:
-    return Reader(InputSpec(path, format, column, option))
+def open_reader(
+    path: str, column: str = "document", format: str = "auto", option: str = "--column", max_fields: int = MAX_FIELDS
+) -> Reader:
+    return Reader(InputSpec(path, format, column, option, max_fields))

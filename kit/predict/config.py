@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kit.data.readers import FORMATS
+from kit.data.readers import FORMATS, MAX_FIELDS
 from kit.settings import setting
 
 ENGINES = ("local", "ray")
@@ -23,6 +23,12 @@ class PredictConfig:
     overwrite: bool = setting(False, "Replace an existing --output (never the input itself).")
     column: str = setting("document", "Column (.tsv/.csv/.parquet) or field (.jsonl) holding the text.")
     format: str = setting("auto", "Input format; auto: by extension.", choices=FORMATS)
+    max_columns: int = setting(
+        MAX_FIELDS,
+        "JSONL: the most distinct fields across rows. Every output row carries every field, so rows with keys "
+        "of their own would grow the output with the square of the rows.",
+        min=1,
+    )
     variant: str | None = setting(
         None,
         "Export variant (fp32, O2, int8, ov-bf16, ov-int8, ...); auto: the fastest valid one, timed on this "

@@ -29,17 +29,27 @@ from kit.runtime.variant_choice import choose_variant
 class _Scorer:
     """A Ray actor: loads the model once, then scores every batch it is given. JSON lines arrive as the
     lines themselves (`json_column`), parsed here for their text and again by the driver for the rows,
-    so Ray's typed columns never reshape a row whose fields differ from its neighbours'."""
+    so Ray's typed columns never reshape a row whose fields differ from its neighbours'.
+
+    A model the actor cannot load (no CUDA on its node, say) fails its first batch rather than its
+    constructor: Ray restarts a failed constructor forever, printing every traceback on the driver's
+    console, while a failed batch ends the pipeline with the one error `_ray_batches` reports."""
 
     def __init__(self, model: str, variant: str | None, provider: str, threads: int, column: str, **options):
         from kit.runtime.classifiers import load_classifier
 
-        self.classifier = load_classifier(model, variant, provider, threads)
+        try:
+            self.classifier, self.load_error = load_classifier(model, variant, provider, threads), None
+        except KitError as e:
+            self.classifier, self.load_error = None, e
         self.column = column
         self.batch_size, self.json_lines = options["batch_size"], options["json_lines"]
 
     def __call__(self, batch):
         import pyarrow as pa
+
+        if self.load_error is not None:
+            raise self.load_error
 
         columns = batch.to_pydict()
         if self.json_lines:

@@ -64,7 +64,7 @@ def score_file(config: PredictConfig) -> PredictResult:
     if config.input is None:
         raise KitError("give texts as arguments or a file with --input")
     check_output(config.output, config.input, config.overwrite)
-    reader = open_reader(config.input, config.column, config.format)
+    reader = open_reader(config.input, config.column, config.format, max_fields=config.max_columns)
     rows_stream = sys.stdout  # where the rows go without --output, and nothing else
     try:
         start = time.perf_counter()

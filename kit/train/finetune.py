@@ -51,7 +51,7 @@ from kit.runtime.hf import (
 )
 from kit.settings import check_settings, setting
 from kit.task import SIDES, Task
-from kit.train.checkpoints import last_complete_checkpoint
+from kit.train.checkpoints import check_resume, last_complete_checkpoint, record_settings
 from kit.train.curves import RUN_FILE, Curves, plot_curves
 from kit.train.progress import training_progress
 
@@ -327,6 +327,35 @@ def decide_task(config: FinetuneConfig, model, tokenizer, splits: Splits) -> Tas
     )
 
 
+def resume_settings(config: FinetuneConfig, task: Task, splits: Splits, precision: str) -> dict:
+    """What a --resume must share with the run it continues, by the option that sets it: the model, the
+    task and its data, and the recipe. Epochs, steps, evaluation and logging may change."""
+    model = Path(config.model)
+    return {
+        "--model": str(model.resolve()) if model.is_dir() else config.model,
+        "--max-length": config.max_length,
+        "--truncation-side": task.truncation_side,
+        "labels": task.labels,
+        "data": {  # each split's rows and the sha256 of its source, wherever the files now lie
+            split: {"rows": len(getattr(splits, split))}
+            | {k: v for k, v in splits.source.get(split, {}).items() if k != "path"}
+            for split in ("train", "val", "test")
+        },
+        "--strategy": config.strategy,
+        "--batch-size": config.batch_size,
+        "--lr": config.learning_rate,
+        "--seed": config.seed,
+        "--precision": precision,
+        "--no-weights": config.no_weights,
+        "--new-head": config.new_head,
+        "--config-overrides": config.config_overrides,
+        "--label-smoothing": config.label_smoothing,
+        "--weight-decay": config.weight_decay,
+        "--warmup-ratio": config.warmup_ratio,
+        "--pad-to-multiple-of": config.pad_to_multiple_of,
+    }
+
+
 def _all_reduce(values: list[float]) -> list[float]:
     """Sum counters over DDP ranks (each rank only saw its own batches)."""
     import torch
@@ -380,6 +409,12 @@ def _train(
     )
     check_length(model.config, config.max_length)
     task = decide_task(config, model, tokenizer, splits)
+    settings = resume_settings(config, task, splits, precision)
+    if resume_from:
+        shapes = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+        check_resume(out / CHECKPOINTS, settings, Path(resume_from), shapes)
+    elif int(os.environ.get("RANK", "0")) == 0:
+        record_settings(out / CHECKPOINTS, settings)
 
     datasets = {
         name: TokenDataset(encode(tokenizer, split.texts, config.max_length, progress=True), split.labels)
