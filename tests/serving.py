@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 # The limits the bad-request catalogue is written against, and the catalogue: (httpx.post kwargs, status, message).
+HANG_S = 60  # how long a probe waits before the test calls it a hang: far beyond any answer, never a speed claim
 LIMIT_FLAGS = ("--max-texts", "8", "--max-body-bytes", "4000")
 BAD_REQUESTS = [
     ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),

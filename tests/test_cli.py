@@ -40,6 +40,7 @@ def test_data_reports_lengths_and_writes_plot(tiny_model_dir, nsmc_dir, tmp_path
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_finetune_end_to_end_prints_summary(tiny_model_dir, nsmc_dir, tmp_path):
     out = tmp_path / "run"
     result = invoke("finetune", *run_args(tiny_model_dir, nsmc_dir, out, "--max-length 64 --epochs 1 --strategy fixed"))

@@ -85,6 +85,7 @@ def test_missing_tracker_package_fails_before_any_work(tiny_model_dir, nsmc_dir,
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_unreachable_hub_fails_in_seconds(nsmc_dir, tmp_path):
     """A closed port on 127.0.0.1 as the proxy: the hub client alone would retry for about a minute."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_OFFLINE")}

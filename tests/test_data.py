@@ -123,6 +123,7 @@ def test_real_nsmc_rows_quotes_and_empties(real_nsmc_dir):
     assert not any("\t" in t or "\n" in t for t in train.texts)
 
 
+@pytest.mark.slow
 def test_real_nsmc_klue_token_statistics(real_nsmc_dir, klue_dir):
     from kit.batching import plan_batches
     from kit.data.encoding import encode
@@ -150,6 +151,7 @@ def _encode_in_rounds(barrier, model_dir: str, rounds: int, results) -> None:
             results.put((r, repr(error)))
 
 
+@pytest.mark.slow
 def test_processes_writing_one_cache_entry_at_once_all_succeed(tiny_model_dir):
     import multiprocessing
 

@@ -114,6 +114,7 @@ def _export(*args):
     return CliRunner().invoke(main, ["export", "--onnx", *args])
 
 
+@pytest.mark.slow
 def test_cli_export_prints_table_and_refuses_overwrite(tiny_model_dir, tmp_path):
     out = tmp_path / "e"
     result = _export(str(tiny_model_dir), "--output", str(out), "--validate-rows", "10")
@@ -199,6 +200,7 @@ def test_paired_accuracy_interval_and_tolerance():
     assert paired_accuracy(labels, reference, variant, tolerance=0.02).verdict == "valid"  # within -2 pt
 
 
+@pytest.mark.slow
 def test_int8_is_judged_on_labels_and_rejected_when_it_loses_accuracy(tiny_model_dir, tmp_path):
     """A learned tiny model: int8 keeps its accuracy. Then an outlier embedding row for a token no review
     uses: fp32 predictions stay the same, but per-tensor int8 of the embedding table rounds every other

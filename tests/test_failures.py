@@ -226,6 +226,7 @@ def test_an_export_that_appeared_meanwhile_is_left_as_it_is(tiny_model_dir, tmp_
     assert [p.name for p in tmp_path.iterdir()] == ["export"]  # no staging folder left
 
 
+@pytest.mark.slow
 def test_a_folder_another_finetune_is_writing_is_refused(tiny_model_dir, nsmc_dir, tmp_path):
     """Two finetunes into one folder: the second fails at once (before, both wrote into it and one result was
     lost). A claim left by a killed run (its process gone) is taken over, so the run can resume."""
@@ -257,6 +258,7 @@ def nan_model(tiny_model_dir, tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_outputs_that_are_not_finite_are_refused(nan_model, tiny_export, tmp_path):
     """predict wrote label 0 with NaN probabilities (not valid JSON) and exited 0; an export judged nothing;
     a server answered 500 to every request while /health said 200."""

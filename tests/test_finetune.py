@@ -35,6 +35,7 @@ def learn_dir(tmp_path_factory):
     return write_nsmc(tmp_path_factory.mktemp("learn"), n_train=2500, n_test=400, seed=3)
 
 
+@pytest.mark.slow
 def test_tiny_bert_learns_synthetic_sentiment(tiny_model_dir, learn_dir, tmp_path):
     config = FinetuneConfig(
         model=str(tiny_model_dir),
@@ -63,6 +64,7 @@ def test_tiny_bert_learns_synthetic_sentiment(tiny_model_dir, learn_dir, tmp_pat
     assert reloaded("좋다")["input_ids"] == load_tokenizer(str(tiny_model_dir))("좋다")["input_ids"]
 
 
+@pytest.mark.slow
 def test_step_evaluation_includes_the_last_step(tiny_model_dir, learn_dir, tmp_path):
     """The fully decayed model competes for best checkpoint even when eval steps do not divide the run."""
     config = FinetuneConfig(
@@ -201,6 +203,7 @@ def _architecture_only(model_dir, folder):
     return folder
 
 
+@pytest.mark.slow
 def test_a_quick_run_shows_the_kits_progress_and_keeps_only_the_final_model(tiny_model_dir, nsmc_dir, tmp_path):
     model = _architecture_only(tiny_model_dir, tmp_path / "architecture")
     out = tmp_path / "quick"
@@ -227,6 +230,7 @@ def test_a_quick_run_shows_the_kits_progress_and_keeps_only_the_final_model(tiny
     assert predicted.exit_code == 0 and "started from random weights" in predicted.output
 
 
+@pytest.mark.slow
 def test_keep_checkpoints_keeps_them(tiny_model_dir, nsmc_dir, tmp_path):
     out = tmp_path / "kept"
     args = run_args(tiny_model_dir, nsmc_dir, out, "--epochs 1 --max-length 64 --limit 40 --keep-checkpoints --no-test")

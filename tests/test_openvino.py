@@ -72,6 +72,7 @@ def test_a_corrupt_ir_weights_file_fails_at_load(ov_export, tmp_path):
     load_classifier(copy, "fp32")  # the other variants still load
 
 
+@pytest.mark.slow
 def test_auto_picks_a_timed_valid_variant_and_never_an_invalid_one(ov_export, tmp_path):
     choice = choose_variant(ov_export.path)
     assert choice.name in choice.speeds and choice.speeds[choice.name] == max(choice.speeds.values())
@@ -90,6 +91,7 @@ def test_auto_picks_a_timed_valid_variant_and_never_an_invalid_one(ov_export, tm
     assert "judged invalid at export" in backend.choice
 
 
+@pytest.mark.slow
 def test_bench_runs_openvino_and_skips_its_variants_on_onnx_runtime(ov_export, nsmc_dir, tmp_path):
     out = tmp_path / "bench"
     args = ["bench", "--export", str(ov_export.path), "--backends", "ort-cpu:fp32,openvino:ov-int8,ort-cpu:ov-int8"]
@@ -103,6 +105,7 @@ def test_bench_runs_openvino_and_skips_its_variants_on_onnx_runtime(ov_export, n
     assert cells[("openvino", "ov-int8")]["agreement"] is not None  # against ort-cpu:fp32, the run's reference
 
 
+@pytest.mark.slow
 def test_server_serves_ov_int8_with_two_streams(ov_export):
     proc, url = start_server(ov_export.path, "--variant", "ov-int8", "--parallel-calls", "2", "--threads", "1")
     try:
@@ -116,6 +119,7 @@ def test_server_serves_ov_int8_with_two_streams(ov_export):
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_weights_changed_under_a_running_server_change_nothing(ov_export, tmp_path):
     """OpenVINO memory-mapped ov-int8's .bin: another model's weights copied over it (same inode) changed live
     answers, and truncating it killed the server with SIGBUS. The server reads the checked weights once."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from kit.cli import main
@@ -24,6 +25,7 @@ def torch_logits(model_dir, texts):
     return load_classifier(model_dir).predict_logits(texts)
 
 
+@pytest.mark.slow
 def test_no_weights_from_the_environment_keeps_a_folders_trained_weights(tiny_model_dir, tmp_path):
     out = tmp_path / "export"
     args = ["export", "--onnx", str(tiny_model_dir), "--output", str(out), "--max-length", "64", "--validate-rows", "8"]
@@ -41,6 +43,7 @@ def test_explicit_no_weights_on_trained_weights_is_refused(tiny_model_dir, tmp_p
     assert not (tmp_path / "e").exists()
 
 
+@pytest.mark.slow
 def test_no_weights_from_the_environment_applies_where_there_are_none(config_only_dir, tmp_path):
     out = tmp_path / "export"
     args = ["export", "--onnx", str(config_only_dir), "--output", str(out), "--max-length", "64"]

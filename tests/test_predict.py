@@ -167,6 +167,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_ray_engine_equals_the_local_engine(local_ray, tiny_export, tmp_path):
     for fmt in ("nsmc", "lines"):
         source = write_input(tmp_path, fmt)
@@ -282,6 +283,7 @@ def test_a_csv_with_a_byte_order_mark_reads_its_first_column(tiny_export, tmp_pa
     assert [(r["document"], r["id"]) for r in read_output(out)] == [("좋다", "1"), ("별로", "2")]
 
 
+@pytest.mark.slow
 def test_a_huge_text_costs_what_the_model_can_use(tiny_export, tmp_path):
     """A 20 MB single-line review: cut by characters before tokenizing, so the run stays small (the whole text
     tokenized first took ~100 bytes of memory per character), and scored like its first max_length tokens."""
@@ -365,6 +367,7 @@ def test_stdin_jsonl_keeps_mixed_fields(tiny_export, tmp_path):
     assert_rows_keep_their_fields(source, out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("out_ext", [".jsonl", ".parquet"])
 def test_ray_keeps_mixed_fields_like_the_local_engine(local_ray, tiny_export, tmp_path, out_ext):
     source = mixed_fields_jsonl(tmp_path)
@@ -411,6 +414,7 @@ def test_a_corrupt_model_fails_before_ray_starts(tiny_export, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_failure_inside_a_ray_worker_is_one_line(tiny_export, tmp_path):
     """A model whose checksum matches but that ONNX Runtime cannot load passes the driver's check and fails in
     the actors: the worker's error in one line, no Ray traceback, nothing on stdout."""
@@ -433,6 +437,7 @@ def test_a_failure_inside_a_ray_worker_is_one_line(tiny_export, tmp_path):
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2, proc.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_line_endings_mean_the_same_rows_to_both_engines(local_ray, tiny_export, tmp_path):
     """CRLF lines are rows to the local engine and to Ray alike; a bare CR (which merged 50 rows into one
     locally while Ray split them) is refused by both, naming the line."""

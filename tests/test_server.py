@@ -188,6 +188,7 @@ def test_a_failing_model_call_fails_its_batch_only(offline):
     assert queued == 0
 
 
+@pytest.mark.slow
 def test_cpu_throughput_flags_serve_the_same_predictions(tiny_export, offline):
     proc, url = start_server(tiny_export.path, "--threads", "1", "--parallel-calls", "2", "--spin")
     try:
@@ -200,6 +201,7 @@ def test_cpu_throughput_flags_serve_the_same_predictions(tiny_export, offline):
         proc.kill()
 
 
+@pytest.mark.slow
 def test_full_queue_answers_429_with_retry_after(tiny_export):
     flags = ("--max-queue", "2", "--max-texts", "2", "--max-wait-ms", "300", "--max-batch-size", "64")
     proc, url = start_server(tiny_export.path, *flags)
@@ -218,6 +220,7 @@ def test_full_queue_answers_429_with_retry_after(tiny_export):
         proc.kill()
 
 
+@pytest.mark.slow
 def test_sigterm_finishes_in_flight_requests(tiny_export):
     proc, url = start_server(tiny_export.path, "--max-wait-ms", "1500")
     results = {}
@@ -275,6 +278,7 @@ def test_health_is_503_until_the_model_is_warm(tiny_export, monkeypatch):
         thread.join(timeout=30)
 
 
+@pytest.mark.slow
 def test_serving_path_imports_no_torch(tiny_export):
     """As in the serving image, where torch, transformers and Optimum are not installed: the CLI, the app
     and the ONNX classifier load and predict without them."""

@@ -173,6 +173,7 @@ def test_three_string_labels_go_end_to_end_on_every_family(family, tokenizer, re
     assert answer["probabilities"] == pytest.approx([rows[0][f"prob_{n}"] for n in THREE_CLASSES], abs=1e-5)
 
 
+@pytest.mark.slow
 def test_a_models_own_label_names_survive_finetune_export_and_predict(tokenizer, tmp_path):
     nsmc = write_nsmc(tmp_path / "nsmc", n_train=120, n_test=40)
     model = save_tiny_family(tmp_path / "named", "bert", tokenizer, id2label={0: "부정", 1: "긍정"})
@@ -186,6 +187,7 @@ def test_a_models_own_label_names_survive_finetune_export_and_predict(tokenizer,
     assert {"prob_부정", "prob_긍정"} <= set(json.loads(out.read_text().splitlines()[0]))
 
 
+@pytest.mark.slow
 def test_a_head_of_another_label_count_is_one_line_or_a_new_head(tokenizer, reviews, tmp_path):
     binary = save_tiny_family(tmp_path / "binary", "bert", tokenizer, id2label={0: "bad", 1: "good"})
     data = ["--train-file", str(reviews["train"]), "--test-file", str(reviews["test"]), *COLUMNS]
@@ -222,6 +224,7 @@ def test_roberta_positions_start_after_the_pad_id(tokenizer, tmp_path):
             loaded(input_ids=torch.full((1, POSITIONS + 1), 5))
 
 
+@pytest.mark.slow
 def test_a_left_truncating_tokenizer_gives_the_hugging_face_models_logits(tokenizer, tmp_path):
     """Training cut long reviews from the left: export validation, predict and the server must too."""
     from transformers import AutoTokenizer
@@ -258,6 +261,7 @@ def test_a_saved_dataset_keeps_its_class_names(tokenizer, tmp_path):
     assert splits.labels.names == ("bad", "ok", "good") and splits.test.labels[0] == 2
 
 
+@pytest.mark.slow
 def test_a_sentencepiece_only_xlmr_runs_with_pad_id_1_and_its_position_offset(tmp_path):
     """XLM-R's shape as published: a tokenizer that ships only its sentencepiece model, pad id 1, positions
     after the pad id. Fine-tuned, exported and run without torch, its logits are the Hugging Face model's."""
