@@ -51,16 +51,15 @@ def main() -> int:
 
     from kit.data.nsmc import read_nsmc_file
     from kit.environment import environment
-    from kit.manifest import read_manifest, source_model
+    from kit.manifest import Export
     from kit.runtime.classifiers import load_classifier
     from kit.runtime.hf import load_model
-    from kit.task import Task
 
-    export = Path(args.export)
-    manifest = read_manifest(export)
+    export = Export.open(args.export)
+    manifest = export.manifest
     texts = read_nsmc_file(Path(args.data_dir) / "ratings_test.txt").texts[: args.rows]
     warm = texts[:64]
-    max_length = Task.of_record(manifest).max_length
+    max_length = export.task.max_length
     results: dict[str, dict] = {}
 
     def record(name: str, seconds: float, labels) -> None:
@@ -71,10 +70,10 @@ def main() -> int:
         source = manifest["source"]
         set_seed(0)  # the export's seed: random weights match the export's
         model = load_model(
-            source_model(export, manifest), no_weights=source["no_weights"], config_overrides=source["config_overrides"]
+            export.source_model(), no_weights=source["no_weights"], config_overrides=source["config_overrides"]
         )
         model.save_pretrained(tmp)
-        tokenizer = AutoTokenizer.from_pretrained(export)
+        tokenizer = AutoTokenizer.from_pretrained(export.folder)
         classify = pipeline("text-classification", model=tmp, tokenizer=tokenizer, device="cpu")
 
         def hf_pipeline(warmup: bool):
@@ -83,7 +82,7 @@ def main() -> int:
 
         record("transformers pipeline (torch fp32)", *best_of(args.passes, hf_pipeline))
 
-    ort_model = ORTModelForSequenceClassification.from_pretrained(export, file_name="model_int8.onnx")
+    ort_model = ORTModelForSequenceClassification.from_pretrained(export.folder, file_name="model_int8.onnx")
 
     def optimum_ort(warmup: bool):
         labels = []
@@ -107,7 +106,7 @@ def main() -> int:
 
     report = {
         "rows": len(texts),
-        "export": str(export),
+        "export": str(export.folder),
         "environment": environment(),
         "results": {k: {"samples_per_s": v["samples_per_s"]} for k, v in results.items()},
     }

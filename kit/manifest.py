@@ -1,17 +1,23 @@
-"""The export manifest (export.json): what was exported, from what, with which checksums.
+"""The export manifest (export.json), read and written here alone: what was exported, from what, with which
+checksums. An entry point opens an export once,
 
-Loading an export checks the file it is about to run against the manifest's sha256, so
-a truncated copy or a flipped byte fails loudly instead of predicting garbage.
+    export = Export.open("exports/nsmc")     # export.json read and checked field by field
+    export.task.labels; export.variant("int8"); export.verify("model_int8.onnx")
+
+and hands the `Export` down (backends, predict, serve, bench, tune): each file is checked against its sha256
+before it is first read, once, so a truncated copy or a flipped byte fails loudly instead of predicting garbage.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit.errors import ModelError
 from kit.records import read_record
-from kit.task import MODEL_INPUTS
+from kit.task import MODEL_INPUTS, Task
 
 MANIFEST = "export.json"
 
@@ -139,3 +145,57 @@ def source_model(folder: str | Path, manifest: dict) -> str:
             f"{folder}: its source model {source['model']!r} is gone (looked in {path}); pass the model with --model"
         )
     return str(path)
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    """export.json into `folder` (an export being built: it is published by renaming the whole folder)."""
+    (Path(folder) / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+
+
+@dataclass
+class Export:
+    """An export folder, opened once: its manifest checked field by field; its files verified on first use."""
+
+    folder: Path
+    manifest: dict
+    _verified: dict[str, Path] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def open(cls, folder: str | Path) -> Export:
+        return cls(Path(folder), read_manifest(Path(folder)))
+
+    @property
+    def task(self) -> Task:
+        return Task.of_record(self.manifest)
+
+    @property
+    def variants(self) -> dict[str, dict]:
+        return variants_by_name(self.manifest)
+
+    @property
+    def default_variant(self) -> str:
+        return self.manifest["default_variant"]
+
+    def variant(self, name: str | None = None) -> dict:
+        """The variant's entry (default: the export's default), or one line naming the variants there are."""
+        name = name or self.default_variant
+        if name not in self.variants:
+            raise ModelError(f"{self.folder}: no variant {name!r} (have: {', '.join(self.variants)})")
+        return self.variants[name]
+
+    def verify(self, relpath: str) -> Path:
+        """The file's path, checked (inside the folder, sha256 as recorded) the first time it is asked for."""
+        if relpath not in self._verified:
+            self._verified[relpath] = verify_file(self.folder, relpath, self.manifest)
+        return self._verified[relpath]
+
+    def source_model(self) -> str:
+        return source_model(self.folder, self.manifest)
+
+    def source_path(self) -> Path | None:
+        return source_path(self.folder, self.manifest)
+
+
+def opened(export: Export | str | Path) -> Export:
+    """An `Export` as given, or the folder opened."""
+    return export if isinstance(export, Export) else Export.open(export)

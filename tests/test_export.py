@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -258,7 +259,7 @@ def test_int8_is_judged_on_labels_and_rejected_when_it_loses_accuracy(tiny_model
 
 
 def test_export_finds_its_source_from_another_folder(tiny_model_dir, tmp_path, monkeypatch):
-    from kit.manifest import read_manifest, source_model
+    from kit.manifest import Export
 
     model = tmp_path / "models" / "tiny"
     shutil.copytree(tiny_model_dir, model)
@@ -268,12 +269,12 @@ def test_export_finds_its_source_from_another_folder(tiny_model_dir, tmp_path, m
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     export = tmp_path / "exports" / "tiny"
-    manifest = read_manifest(export)
-    assert manifest["source"]["model"] == "models/tiny"
-    assert source_model(export, manifest) == str(model)
+    opened = Export.open(export)
+    assert opened.manifest["source"]["model"] == "models/tiny"
+    assert opened.source_model() == str(model)
     shutil.rmtree(model)
     with pytest.raises(ModelError, match="its source model 'models/tiny' is gone"):
-        source_model(export, manifest)
+        opened.source_model()
 
 
 @pytest.mark.parametrize(
@@ -337,3 +338,19 @@ def test_a_variant_not_shown_valid_loads_with_a_note_when_named(verdict, tiny_ex
     from kit.runtime.classifiers import load_backend
 
     assert load_backend(copy).variant["name"] == "fp32"  # the default is still fp32's
+
+
+def test_an_export_opened_once_hashes_each_file_once(tiny_export, monkeypatch):
+    """The server checked its model's files at start and hashed them again when it loaded: an `Export`, opened
+    once and handed down, checks each file the first time it is read."""
+    import kit.manifest
+    from kit.manifest import Export
+    from kit.runtime.classifiers import check_model_files, load_backend
+
+    hashed = []
+    real = kit.manifest.sha256_file
+    monkeypatch.setattr(kit.manifest, "sha256_file", lambda path: hashed.append(Path(path).name) or real(path))
+    export = Export.open(tiny_export.path)
+    check_model_files(export, None)  # as `nsmckit serve` does before the model loads
+    backend = load_backend(export)
+    assert backend.export is export and "model.onnx" in hashed and len(hashed) == len(set(hashed)), hashed

@@ -28,7 +28,7 @@ from kit.data.splits import SPLITS, DataConfig, Split, Splits, load_splits, task
 from kit.environment import environment
 from kit.errors import KitError
 from kit.export.validation import paired_accuracy
-from kit.manifest import read_manifest, source_model
+from kit.manifest import Export
 from kit.metrics import classification_metrics, per_class_f1
 from kit.progress import progress_bar
 from kit.runtime.backend import BackendOptions, BackendSpec, BackendUnavailable
@@ -88,10 +88,10 @@ def _strategy_cells(config: BenchConfig):
             yield name, length
 
 
-def model_task(config: BenchConfig) -> Task | None:
+def model_task(config: BenchConfig, export: Export | None) -> Task | None:
     """The task the benched model records: its export's, else its finetune run's."""
-    if config.export:
-        return Task.of_record(read_manifest(Path(config.export)))
+    if export:
+        return export.task
     return run_task(config.model) if config.model else None
 
 
@@ -178,11 +178,8 @@ def measure(
     }
 
 
-def _ensure_export(config: BenchConfig, specs: list[BackendSpec], workdir: Path) -> Path | None:
-    """The export given (its tokenizer and source serve torch too), else one made on the fly when an export
-    backend (ort-*, openvino) needs it."""
-    if config.export:
-        return Path(config.export)
+def _ensure_export(config: BenchConfig, specs: list[BackendSpec], workdir: Path) -> Export | None:
+    """An export made on the fly when an export backend (ort-*, openvino) needs one and none was given."""
     if all(s.name == "torch" for s in specs):
         return None
     from kit.export.onnx import ExportConfig, export_onnx
@@ -203,19 +200,19 @@ def _ensure_export(config: BenchConfig, specs: list[BackendSpec], workdir: Path)
         ),
         progress=lambda line: None,
     )
-    return result.path
+    return Export.open(result.path)
 
 
-def torch_source(config: BenchConfig, export_dir: Path | None, manifest: dict | None) -> tuple[str, BackendOptions]:
+def torch_source(config: BenchConfig, export: Export | None) -> tuple[str, BackendOptions]:
     """The torch backend's model and options: --model, else the export's source (same seed and
     architecture, so random weights match the export's)."""
     options = BackendOptions(
         no_weights=config.no_weights, config_overrides=config.config_overrides, seed=config.seed, compile=config.compile
     )
-    if config.model is not None or manifest is None:
+    if config.model is not None or export is None:
         return config.model, options
-    source = manifest["source"]
-    return source_model(export_dir, manifest), dataclasses.replace(
+    source = export.manifest["source"]
+    return export.source_model(), dataclasses.replace(
         options, no_weights=source["no_weights"], config_overrides=source["config_overrides"]
     )
 
@@ -234,10 +231,18 @@ def check_lengths(config: BenchConfig) -> None:
         check_length(model_config, length, "--fixed-lengths")
 
 
-def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResult], None] | None = None) -> BenchResult:
+def run_bench(
+    config: BenchConfig,
+    progress=print,
+    on_cell: Callable[[BenchResult], None] | None = None,
+    export: Export | None = None,
+) -> BenchResult:
     """Every cell of the grid; `on_cell(result so far)` after each one, so a run cut off by a time limit
-    still leaves what it measured (the CLI writes results.json/csv there)."""
+    still leaves what it measured (the CLI writes results.json/csv there). `export`: `config.export` as the
+    caller already opened it."""
     check_settings(config)
+    if export is None and config.export:
+        export = Export.open(config.export)
     specs = [parse_backend(b) for b in config.backends]
     if config.scenario == "train":
         check_lengths(config)
@@ -245,26 +250,25 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
     if config.model is None and config.export is None:
         raise KitError("give --model (a model folder or hub id) or --export (an export folder)")
     check_lengths(config)
-    task = model_task(config)
+    task = model_task(config, export)
     rows = Split(list(config.texts), None) if config.texts else evaluation_rows(config, task)
     with tempfile.TemporaryDirectory() as tmp:
         reasons = {spec: BACKENDS[spec.name].unavailable_reason(spec) for spec in specs}
         runnable = [s for s in specs if reasons[s] is None]
-        export_dir = _ensure_export(config, runnable, Path(tmp))
+        export = export or _ensure_export(config, runnable, Path(tmp))
         tokenizer_json, side = (
-            (export_dir / "tokenizer.json", Task.of_record(read_manifest(export_dir)).truncation_side)
-            if export_dir
+            (export.verify("tokenizer.json"), export.task.truncation_side)
+            if export
             else _save_tokenizer(config, task, Path(tmp))
         )
-        manifest = read_manifest(export_dir) if export_dir else None
-        source = manifest["source"] if manifest else None
+        source = export.manifest["source"] if export else None
         # Accuracy means nothing for an untrained architecture, given directly or through its export.
         random_weights = config.no_weights or bool(source and source["no_weights"])
         result = BenchResult(asdict(config), environment(), not random_weights, [])
         # One tokenizer for every backend (the export's, else the model's), so all of them see the same ids.
         tokenized = Tokenized(load_tokenizer_json(tokenizer_json, config.max_length, side), rows.texts, progress)
         export_options = BackendOptions(threads=config.threads, allow_invalid=True)
-        torch_model, torch_options = torch_source(config, export_dir, manifest)
+        torch_model, torch_options = torch_source(config, export)
         reference = None
         # Agreement and accuracy deltas are against torch fp32 where it runs, else the first fp32 backend.
         fp32 = [s for s in specs if s.precision == "fp32" and reasons[s] is None]
@@ -272,7 +276,7 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
         for spec in specs:
             reason = reasons[spec]
             if reason is None:
-                model, options = (torch_model, torch_options) if spec.name == "torch" else (export_dir, export_options)
+                model, options = (torch_model, torch_options) if spec.name == "torch" else (export, export_options)
                 try:
                     backend = BACKENDS[spec.name](spec, model, options)
                 except BackendUnavailable as e:  # e.g. a CUDA build that cannot start CUDA here: skipped, not faked
@@ -326,7 +330,10 @@ def run_bench(config: BenchConfig, progress=print, on_cell: Callable[[BenchResul
 
 
 def run_side_by_side(
-    configs: list[BenchConfig], progress=print, on_cell: Callable[[BenchResult], None] | None = None
+    configs: list[BenchConfig],
+    progress=print,
+    on_cell: Callable[[BenchResult], None] | None = None,
+    exports: list[Export | None] | None = None,
 ) -> BenchResult:
     """Several models or exports in one table (model x backend x strategy x batch size): each benched as
     `run_bench` benches it, on the test rows of its task's data (the same rows where they were trained on the
@@ -335,7 +342,7 @@ def run_side_by_side(
     if len(set(names)) != len(names):
         raise KitError(f"a model is named twice ({', '.join(names)}): each one once")
     merged = BenchResult({"models": [asdict(c) for c in configs]}, environment(), True, [])
-    for config, name in zip(configs, names):
+    for config, name, export in zip(configs, names, exports or [None] * len(configs)):
         done = list(merged.cells)
 
         def partial(result: BenchResult, done=done) -> None:
@@ -343,7 +350,7 @@ def run_side_by_side(
             if on_cell:
                 on_cell(merged)
 
-        result = run_bench(dataclasses.replace(config, name=name), progress, partial)
+        result = run_bench(dataclasses.replace(config, name=name), progress, partial, export)
         merged.cells = done + result.cells
         merged.accuracy_meaningful = merged.accuracy_meaningful and result.accuracy_meaningful
     return merged

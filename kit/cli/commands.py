@@ -223,41 +223,44 @@ def bench(ctx, models, exports, all_rows, output, **settings):
     else:
         entries = [(next(iter(models), None), next(iter(exports), None))]
     source = {name: settings.pop(name) for name in SOURCE}  # --limit is the benchmark's own
-    configs = [bench_config(ctx, model, export, source, settings) for model, export in entries]
+    configs, opened = zip(*(bench_config(ctx, model, export, source, settings) for model, export in entries))
     console, progress = progress_printer()
 
     def on_cell(partial) -> None:
         write_records(partial, Path(output))
 
     if len(configs) == 1:
-        result = run_bench(configs[0], progress, on_cell)
+        result = run_bench(configs[0], progress, on_cell, opened[0])
     else:
-        result = run_side_by_side(configs, progress, on_cell)
+        result = run_side_by_side(list(configs), progress, on_cell, list(opened))
     console.print(rich_table(result))
     write_results(console, result, output)
 
 
-def bench_config(ctx, model: str | None, export: str | None, source: dict, settings: dict) -> BenchConfig:
-    """One model's benchmark, by the settings' precedence: options given, then the artifact's record (an
-    export's source model, a folder's weights, the data a task was trained on), then the environment."""
+def bench_config(ctx, model: str | None, export: str | None, source: dict, settings: dict):
+    """One model's benchmark and its export opened, by the settings' precedence: options given, then the
+    artifact's record (an export's source model, a folder's weights, the data a task was trained on), then
+    the environment."""
     from kit.bench.runner import model_task
+    from kit.manifest import Export
     from kit.runtime.sources import data_precedence, export_source, weights_precedence
 
     model_from_env = from_environment(ctx, "models")
     weights = settings["no_weights"], from_environment(ctx, "no_weights")
     if export and not os.path.isdir(export):
         raise click.BadParameter(f"{export}: no such export folder", param_hint="--export")
-    if export:
-        model, no_weights = export_source(export, model, model_from_env, *weights, note)
+    opened = Export.open(export) if export else None
+    if opened:
+        model, no_weights = export_source(opened, model, model_from_env, *weights, note)
     else:
         no_weights = weights_precedence(model, *weights, note)
     config = BenchConfig(
         **(settings | {"no_weights": no_weights}), model=model, export=export, data=DataConfig(**source, val_ratio=0.0)
     )
     if config.scenario == "inference" and (export or model and os.path.isdir(model)):
-        data = data_precedence(config.data, from_environment(ctx, "data_dir"), model_task(config), note)
+        data = data_precedence(config.data, from_environment(ctx, "data_dir"), model_task(config, opened), note)
         config = dataclasses.replace(config, data=data)
-    return config
+    return config, opened
 
 
 @bench.command()
@@ -435,17 +438,16 @@ def tune(ctx, export, p99_ms, **settings):
     load for the highest rate it holds with p99 within budget; writes serve.env for `nsmckit serve
     --env-file`, Docker's --env-file and the Kubernetes ConfigMap. Exits 1 with the closest configurations
     when none meets the constraints."""
-    from kit.manifest import read_manifest
+    from kit.manifest import Export
     from kit.runtime.sources import data_precedence
-    from kit.task import Task
     from kit.tune.report import ranked_table
     from kit.tune.tuner import tune as run_tune
 
     data = DataConfig(**{name: settings.pop(name) for name in SOURCE}, val_ratio=0.0)
-    task = Task.of_record(read_manifest(Path(export)))
-    data = data_precedence(data, from_environment(ctx, "data_dir"), task, note)
+    opened = Export.open(export)
+    data = data_precedence(data, from_environment(ctx, "data_dir"), opened.task, note)
     console, progress = progress_printer()
-    result = run_tune(TuneConfig(export=export, p99_ms=p99_ms, data=data, **settings), progress)
+    result = run_tune(TuneConfig(export=export, p99_ms=p99_ms, data=data, **settings), progress, opened)
     console.print(ranked_table(result))
     for line in result.notes:
         console.print(f"[dim]note: {line}[/dim]")

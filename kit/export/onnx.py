@@ -29,7 +29,7 @@ from kit.errors import KitError, ModelError, RunError
 from kit.export.openvino import build_openvino_variants, check_openvino
 from kit.export.validation import LABEL_ROUND, ExportTexts, LabeledRounds, compare, export_texts, strategy_rows
 from kit.export.variant import Variant
-from kit.manifest import MANIFEST, checksums
+from kit.manifest import Export, checksums, write_manifest
 from kit.progress import counting_rows, progress_bar
 from kit.runtime.hf import (
     check_length,
@@ -267,11 +267,12 @@ def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportC
         rounds = LabeledRounds(
             labeled_seqs, labeled[1] if labeled else None, torch_fp32, predicted_labels, config.accuracy_tolerance
         )
+        staged = Export.open(stage)  # as a user will open it, checksums included
         for made, variant in zip(built, variants):
             name = variant_backend(variant)
             # strict: a CUDA variant runs on CUDA or fails
             options = BackendOptions(provider=variant["provider"], allow_invalid=True)
-            backend = BACKENDS[name](BackendSpec(name, variant["name"]), stage, options)
+            backend = BACKENDS[name](BackendSpec(name, variant["name"]), staged, options)
             run = counting_rows(backend.predict, bar)
             check = compare(reference, per_strategy(run, seqs), made.exact)
             if not made.exact:
@@ -350,19 +351,15 @@ def export_onnx(config: ExportConfig, progress=print) -> ExportResult:
         # Written before validation (every variant not yet valid) so that validation loads each variant the
         # way a user will, checksums included; written again with the verdicts.
         manifest = _manifest(stage, out, config, variants, task)
-        _write_manifest(stage, manifest)
+        write_manifest(stage, manifest)
         progress("validating every variant against PyTorch fp32 (fixed, dynamic, bucketed batches)")
         manifest["validation_texts"] = _validate(stage, manifest, variants, config, texts, progress)
-        _write_manifest(stage, manifest)
+        write_manifest(stage, manifest)
         _publish(stage, out, replacing)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return ExportResult(out, manifest)
-
-
-def _write_manifest(stage: Path, manifest: dict) -> None:
-    (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
 def _manifest(stage: Path, out: Path, config: ExportConfig, variants: list[Variant], task: Task) -> dict:

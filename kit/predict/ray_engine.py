@@ -19,10 +19,11 @@ from pathlib import Path
 
 from kit.data.readers import Reader
 from kit.errors import KitError
+from kit.manifest import Export
 from kit.predict.config import PredictConfig
 from kit.predict.predictions import prediction_columns, prediction_kinds
 from kit.runtime.backend import BackendOptions
-from kit.runtime.classifiers import AUTO, check_model_files, classifier_labels
+from kit.runtime.classifiers import AUTO, check_model_files, classifier_labels, is_export
 from kit.runtime.variant_choice import choose_variant
 
 
@@ -105,12 +106,13 @@ def scored_chunks(config: PredictConfig, reader: Reader) -> tuple[Iterator[dict[
         raise KitError("--engine ray needs Ray: pip install 'nsmckit[ray]'") from e
     if reader.spec.path == "-":
         raise KitError("--engine ray reads files, not standard input")
-    labels = classifier_labels(config.model)
-    check_model_files(config.model, config.variant)  # a corrupt file fails here in one line, not in every actor
+    model = Export.open(config.model) if is_export(config.model) else config.model
+    labels = classifier_labels(model)
+    check_model_files(model, config.variant)  # a corrupt file fails here in one line, not in every actor
     variant = config.variant
     if variant == AUTO:  # chosen once, here, so that every actor runs the same variant
         options = BackendOptions(provider="cpu" if config.gpus_per_actor == 0 else "auto")
-        choice = choose_variant(config.model, options, config.batch_size)
+        choice = choose_variant(model, options, config.batch_size)
         variant = choice.name
         print(choice.reason, file=sys.stderr)
     for _ in reader.chunks(config.chunk_rows):

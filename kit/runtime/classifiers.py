@@ -13,31 +13,33 @@ import json
 from pathlib import Path
 
 from kit.errors import ModelError
-from kit.manifest import MANIFEST, read_manifest, variants_by_name
+from kit.manifest import MANIFEST, Export, opened
 from kit.runtime.backend import BackendOptions, BackendSpec
 from kit.runtime.text_classifier import TextClassifier
-from kit.task import Task
 
 AUTO = "auto"  # --variant auto: the fastest valid variant here (kit.runtime.variant_choice)
 
 
-def _folder(model: str | Path) -> Path:
-    folder = Path(model)
+def _folder(model: str | Path | Export) -> Path:
+    folder = model.folder if isinstance(model, Export) else Path(model)
     if not folder.is_dir():
         raise ModelError(f"{folder}: no such folder (give an export folder or a `nsmckit finetune` output folder)")
     return folder
 
 
-def is_export(model: str | Path) -> bool:
-    return (Path(model) / MANIFEST).is_file()
+def is_export(model: str | Path | Export) -> bool:
+    return isinstance(model, Export) or (Path(model) / MANIFEST).is_file()
 
 
 def load_backend(
-    model: str | Path, variant: str | None = None, options: BackendOptions = BackendOptions(), batch_size: int = 32
+    model: str | Path | Export,
+    variant: str | None = None,
+    options: BackendOptions = BackendOptions(),
+    batch_size: int = 32,
 ):
-    """The backend for a folder: an export's variant (default: the export's default; `auto`: the fastest
-    valid one on this machine in batches of `batch_size`, its `choice` saying why), or PyTorch fp32 for a
-    model folder.
+    """The backend for a folder (or an `Export` already opened): an export's variant (default: the export's
+    default; `auto`: the fastest valid one on this machine in batches of `batch_size`, its `choice` saying
+    why), or PyTorch fp32 for a model folder.
     `options.provider`: auto (CUDA where it really loads, else the CPU), cpu or cuda (an error where it
     cannot run)."""
     from kit.runtime.registry import BACKENDS, variant_backend
@@ -45,24 +47,24 @@ def load_backend(
     folder = _folder(model)
     if variant and variant != AUTO:  # a variant named explicitly loads even if judged invalid, with a note
         options = dataclasses.replace(options, allow_invalid=True)
-    if not is_export(folder):
+    if not is_export(model):
         if variant:
             raise ModelError(f"{folder}: --variant is for export folders (no {MANIFEST} here)")
         return BACKENDS["torch"](BackendSpec("torch"), folder, options)
+    export = opened(model)
     if variant == AUTO:
         from kit.runtime.variant_choice import choose_variant
 
-        choice = choose_variant(folder, options, batch_size)
+        choice = choose_variant(export, options, batch_size)
         choice.backend.choice = choice.reason
         return choice.backend
-    manifest = read_manifest(folder)
-    name = variant or manifest["default_variant"]
-    backend = variant_backend(variants_by_name(manifest).get(name, {}))  # an unknown name: the backend says so
-    return BACKENDS[backend](BackendSpec(backend, name), folder, options)
+    name = variant or export.default_variant
+    backend = variant_backend(export.variants.get(name, {}))  # an unknown name: the backend says so
+    return BACKENDS[backend](BackendSpec(backend, name), export, options)
 
 
 def load_classifier(
-    model: str | Path,
+    model: str | Path | Export,
     variant: str | None = None,
     provider: str = "auto",
     threads: int | None = None,
@@ -75,11 +77,11 @@ def load_classifier(
     return TextClassifier(load_backend(model, variant, options, batch_size))
 
 
-def classifier_labels(model: str | Path) -> list[str]:
+def classifier_labels(model: str | Path | Export) -> list[str]:
     """The label names a classifier folder predicts, read without loading the model."""
     folder = _folder(model)
-    if is_export(folder):
-        return Task.of_record(read_manifest(folder)).labels
+    if is_export(model):
+        return opened(model).task.labels
     try:
         id2label = json.loads((folder / "config.json").read_text())["id2label"]
     except (OSError, ValueError, KeyError) as e:
@@ -87,18 +89,17 @@ def classifier_labels(model: str | Path) -> list[str]:
     return [id2label[str(i)] for i in range(len(id2label))]
 
 
-def check_model_files(model: str | Path, variant: str | None = None) -> None:
+def check_model_files(model: str | Path | Export, variant: str | None = None) -> None:
     """The files a classifier will load, checked without loading it: an export's manifest, variant and
     checksums; a model folder's weights file. For engines that load the model elsewhere (Ray's actors),
     so that a corrupt or missing file is one error here instead of one traceback per worker."""
     folder = _folder(model)
-    if is_export(folder):
+    if is_export(model):
         from kit.runtime.export_folder import resolve_variant
 
-        if variant == AUTO:  # the candidates are checked as they are timed: a broken default is just left out
-            read_manifest(folder)
-        else:
-            resolve_variant(folder, variant, allow_invalid=variant is not None)
+        export = opened(model)  # the candidates of auto are checked as they are timed: a broken default is left out
+        if variant != AUTO:
+            resolve_variant(export, variant, allow_invalid=variant is not None)
     else:
         from kit.runtime.hf import weights_file
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit.errors import ModelError
-from kit.manifest import MANIFEST, read_manifest, variants_by_name, verify_file
+from kit.manifest import MANIFEST, Export, opened
 from kit.runtime.backend import Backend, BackendOptions, BackendSpec
 from kit.runtime.text_classifier import load_tokenizer_json
 from kit.task import Task, usable_positions
@@ -18,11 +18,18 @@ from kit.task import Task, usable_positions
 
 @dataclass
 class ExportVariant:
-    folder: Path
-    manifest: dict
+    export: Export
     variant: dict  # the manifest's entry for this variant
     model_path: Path  # checked: inside the folder, sha256 as recorded (its weights file too, where it has one)
     tokenizer: object
+
+    @property
+    def folder(self) -> Path:
+        return self.export.folder
+
+    @property
+    def manifest(self) -> dict:
+        return self.export.manifest
 
     @property
     def name(self) -> str:
@@ -35,7 +42,7 @@ class ExportVariant:
 
     @property
     def task(self) -> Task:
-        return Task.of_record(self.manifest)
+        return self.export.task
 
     def check_logits(self, logits: int | None) -> None:
         """export.json against the model it describes: as many labels as the graph has logits."""
@@ -60,60 +67,55 @@ def verdict_note(entry: dict) -> str | None:
     return f"variant {entry['name']!r} is {verdict} by its export's validation: {why}"
 
 
-def resolve_variant(folder: str | Path, variant: str | None = None, allow_invalid: bool = False):
-    """(manifest, variant entry, model path) after checking the variant's files' sha256. A variant judged
-    invalid loads only with `allow_invalid` (named explicitly, or timed by the benchmark); an undecided one
-    loads, its `verdict_note` said by whoever loads it."""
-    folder = Path(folder)
-    manifest = read_manifest(folder)
-    variants = variants_by_name(manifest)
-    name = variant or manifest["default_variant"]
-    if name not in variants:
-        raise ModelError(f"{folder}: no variant {name!r} (have: {', '.join(variants)})")
-    entry = variants[name]
+def resolve_variant(export: Export, variant: str | None = None, allow_invalid: bool = False) -> tuple[dict, Path]:
+    """(variant entry, model path) after checking the variant's files' sha256. A variant judged invalid loads
+    only with `allow_invalid` (named explicitly, or timed by the benchmark); an undecided one loads, its
+    `verdict_note` said by whoever loads it."""
+    entry = export.variant(variant)
     if verdict_of(entry) == "invalid" and not allow_invalid:
+        name = entry["name"]
         raise ModelError(
-            f"{folder}: variant {name!r} was judged invalid at export ({entry.get('why') or 'see export.json'}); "
-            f"name it with --variant {name} to load it anyway"
+            f"{export.folder}: variant {name!r} was judged invalid at export "
+            f"({entry.get('why') or 'see export.json'}); name it with --variant {name} to load it anyway"
         )
     for companion in entry.get("companions", []):  # an OpenVINO IR's weights beside its graph
-        verify_file(folder, companion, manifest)
-    return manifest, entry, verify_file(folder, entry["file"], manifest)
+        export.verify(companion)
+    return entry, export.verify(entry["file"])
 
 
-def open_variant(folder: str | Path, variant: str | None = None, allow_invalid: bool = False) -> ExportVariant:
+def open_variant(export: Export, variant: str | None = None, allow_invalid: bool = False) -> ExportVariant:
     """The variant with its tokenizer, after every check that needs no runtime."""
-    folder = Path(folder)
-    manifest, entry, model_path = resolve_variant(folder, variant, allow_invalid)
-    task = Task.of_record(manifest)
+    entry, model_path = resolve_variant(export, variant, allow_invalid)
+    task, folder = export.task, export.folder
     max_length = task.max_length
-    config = verify_file(folder, "config.json", manifest) if "config.json" in manifest["files"] else None
+    config = export.verify("config.json") if "config.json" in export.manifest["files"] else None
     positions = usable_positions(json.loads(config.read_text())) if config else None
     if positions and max_length > positions:
         limit = f"the model's {positions} usable positions"
         raise ModelError(f"{folder / MANIFEST}: max_length {max_length} exceeds {limit}")
-    tokenizer = load_tokenizer_json(verify_file(folder, "tokenizer.json", manifest), max_length, task.truncation_side)
+    tokenizer = load_tokenizer_json(export.verify("tokenizer.json"), max_length, task.truncation_side)
     pad_id = task.pad_token_id
     if pad_id >= tokenizer.get_vocab_size():
         raise ModelError(
             f"{folder / MANIFEST}: pad_token_id {pad_id} is outside the tokenizer's "
             f"{tokenizer.get_vocab_size()} tokens; export again"
         )
-    return ExportVariant(folder, manifest, entry, model_path, tokenizer)
+    return ExportVariant(export, entry, model_path, tokenizer)
 
 
 class ExportBackend(Backend):
     """A backend that runs one variant of an export folder: the model's contract (tokenizer, max_length,
     pad id, labels) and the variant's record come from export.json, the same for every runtime."""
 
+    export: Export
     manifest: dict
     variant: dict
 
-    def _open(self, model: str | Path, spec: BackendSpec, options: BackendOptions) -> ExportVariant:
+    def _open(self, model: str | Path | Export, spec: BackendSpec, options: BackendOptions) -> ExportVariant:
         """The variant `spec` names, checked, its contract adopted; a variant its export judged invalid loads
         only with `options.allow_invalid` (the benchmark times it, said beside every cell)."""
-        export = open_variant(model, spec.precision, options.allow_invalid)
-        self.manifest, self.variant, task = export.manifest, export.variant, export.task
+        export = open_variant(opened(model), spec.precision, options.allow_invalid)
+        self.export, self.manifest, self.variant, task = export.export, export.manifest, export.variant, export.task
         self.tokenizer, self.max_length, self.pad_id = export.tokenizer, task.max_length, task.pad_token_id
         self.labels, self.inputs = task.labels, task.inputs
         self.note = verdict_note(export.variant)

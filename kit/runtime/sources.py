@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kit.data.splits import DataConfig
-from kit.manifest import read_manifest, source_path
+from kit.manifest import Export, opened
 from kit.runtime.hf import weights_file
 
 
@@ -28,20 +28,25 @@ def weights_precedence(model: str | None, no_weights: bool, no_weights_from_env:
 
 
 def export_source(
-    export: str, model: str | None, model_from_env: bool, no_weights: bool, no_weights_from_env: bool, note: Callable
+    export: Export | str,
+    model: str | None,
+    model_from_env: bool,
+    no_weights: bool,
+    no_weights_from_env: bool,
+    note: Callable,
 ) -> tuple[str | None, bool]:
     """(model, no_weights) for PyTorch beside an export: the export's recorded source (model, weights or not)
     wins over NSMC_MODEL and NSMC_NO_WEIGHTS (None: use the source); an explicit model still wins, and
     either way a model other than the source is said in one line."""
-    manifest = read_manifest(Path(export))
-    source, path = manifest["source"]["model"], source_path(export, manifest)
+    export = opened(export)
+    source, path = export.manifest["source"]["model"], export.source_path()
     differs = model is not None and model != source and Path(model).resolve() != path
     if model_from_env:
         if differs:
-            note(f"NSMC_MODEL ignored: {export} was made from {source}, which the torch backends run")
+            note(f"NSMC_MODEL ignored: {export.folder} was made from {source}, which the torch backends run")
         model = None
     elif differs:
-        note(f"--model {model}: the torch backends run it, not {source} that {export} was made from")
+        note(f"--model {model}: the torch backends run it, not {source} that {export.folder} was made from")
     if model is None and no_weights_from_env:
         no_weights = False  # the export records whether its source had weights
     return model, weights_precedence(model, no_weights, no_weights_from_env, note)

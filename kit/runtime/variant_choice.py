@@ -19,7 +19,7 @@ import numpy as np
 from kit.batching import predict_in_batches
 from kit.data.nsmc import sample_reviews
 from kit.errors import ModelError
-from kit.manifest import read_manifest
+from kit.manifest import Export, opened
 from kit.runtime.backend import BackendOptions, BackendSpec
 from kit.runtime.text_classifier import encode_ids
 
@@ -45,11 +45,11 @@ class VariantChoice:
         )
 
 
-def _candidates(folder: Path, options: BackendOptions) -> tuple[list[tuple[str, str]], dict[str, str]]:
+def _candidates(export: Export, options: BackendOptions) -> tuple[list[tuple[str, str]], dict[str, str]]:
     from kit.runtime.registry import BACKENDS, variant_backend
 
     candidates, left_out = [], {}
-    for variant in read_manifest(folder)["variants"]:
+    for variant in export.variants.values():
         name, backend = variant["name"], variant_backend(variant)
         reason = BACKENDS[backend].unavailable_reason(BackendSpec(backend, name))
         if not variant["valid"]:
@@ -64,19 +64,19 @@ def _candidates(folder: Path, options: BackendOptions) -> tuple[list[tuple[str, 
 
 
 def choose_variant(
-    folder: str | Path, options: BackendOptions = BackendOptions(), batch_size: int = 32
+    export: Export | str | Path, options: BackendOptions = BackendOptions(), batch_size: int = 32
 ) -> VariantChoice:
     """Time every candidate variant and return the fastest, with the figures that chose it."""
     from kit.runtime.registry import BACKENDS
 
-    folder = Path(folder)
+    export = opened(export)
     texts = sample_reviews()
-    candidates, left_out = _candidates(folder, options)
+    candidates, left_out = _candidates(export, options)
     speeds: dict[str, float] = {}
     fastest = None
     for backend_name, name in candidates:
         try:
-            backend = BACKENDS[backend_name](BackendSpec(backend_name, name), folder, options)
+            backend = BACKENDS[backend_name](BackendSpec(backend_name, name), export, options)
         except ModelError as e:  # e.g. a CUDA variant where CUDA cannot start
             left_out[name] = str(e)
             continue
@@ -96,5 +96,6 @@ def choose_variant(
             fastest = backend
         del backend  # a slower one is released before the next loads
     if fastest is None:
-        raise ModelError(f"{folder}: no variant can run here ({'; '.join(f'{n}: {w}' for n, w in left_out.items())})")
+        reasons = "; ".join(f"{n}: {w}" for n, w in left_out.items())
+        raise ModelError(f"{export.folder}: no variant can run here ({reasons})")
     return VariantChoice(fastest.variant["name"], batch_size, speeds, left_out, fastest)

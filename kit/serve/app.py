@@ -13,6 +13,7 @@ FastAPI on uvicorn; ONNX Runtime (CUDA when available, else CPU) or OpenVINO (it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -34,7 +35,7 @@ from pydantic import BaseModel, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kit.errors import KitError, ModelError, first_line
-from kit.manifest import read_manifest
+from kit.manifest import Export
 from kit.serve.body_limit import BodyLimit
 from kit.serve.config import ACCEPT_BACKLOG, ServeConfig, max_connections
 from kit.serve.connections import InModel, ThrottledLog, guarded_protocol, quiet_accept_errors
@@ -44,13 +45,12 @@ from kit.serve.request_batcher import DynamicBatcher, QueueFull
 from kit.settings import check_settings
 
 
-def default_model_id(export_dir: str) -> str:
+def default_model_id(export: Export | None, export_dir: str) -> str:
     """What the export was made from (its model folder's name, or its hub id), not where it is mounted:
     in the image every export sits at /model."""
-    try:
-        source = read_manifest(Path(export_dir))["source"]
-    except KitError:
+    if export is None:
         return Path(export_dir).resolve().name  # the model's own error comes when it loads
+    source = export.manifest["source"]
     return Path(source["model"]).name if source.get("model_dir") else source["model"]
 
 
@@ -143,15 +143,21 @@ AUTO_PROBE_BATCH = 12
 
 
 def create_app(
-    config: ServeConfig, on_load_failure: Callable[[str], None] | None = None, in_model: InModel | None = None
+    config: ServeConfig,
+    on_load_failure: Callable[[str], None] | None = None,
+    in_model: InModel | None = None,
+    export: Export | None = None,
 ) -> FastAPI:
     """The app; the model loads and warms up in the lifespan, so /health is 503 until then. A model that
     cannot load (a provider that cannot run, a corrupt file) is reported to `on_load_failure`; without one,
     /health stays 503 with the reason. `in_model`: the clients whose request is in the model, for the
-    connection bound (`kit.serve.connections`)."""
+    connection bound (`kit.serve.connections`); `export`: `config.export_dir` as the caller opened it."""
     from kit.runtime.classifiers import load_classifier
     from kit.runtime.text_classifier import TextClassifier, check_finite, softmax
 
+    if export is None:
+        with contextlib.suppress(KitError):  # the model's own error comes when it loads, on /health
+            export = Export.open(config.export_dir)
     in_model = in_model if in_model is not None else InModel()
     metrics = Metrics()
     state: dict[str, object] = {"ready": False}
@@ -161,7 +167,7 @@ def create_app(
         classifier = await loop.run_in_executor(
             None,
             lambda: load_classifier(
-                config.export_dir,
+                export or config.export_dir,
                 config.variant,
                 config.provider,
                 config.threads,
@@ -209,7 +215,7 @@ def create_app(
     # outermost: it sees every answer, 400s and 413s included
     app.add_middleware(CountResponses, metrics=metrics, paths=lambda: {route.path for route in app.routes})
     _error_handlers(app)
-    model_id = config.model_id or default_model_id(config.export_dir)
+    model_id = config.model_id or default_model_id(export, config.export_dir)
 
     @app.post("/predict")
     async def predict(body: PredictRequest, request: Request):
@@ -304,9 +310,10 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_l
         raise KitError("; ".join(contradictions))
     if not Path(config.export_dir).is_dir():
         raise KitError(f"{config.export_dir}: no such export folder")
-    # a corrupt or missing model fails here, in one line (for auto, each candidate as it is timed)
-    read_manifest(Path(config.export_dir))  # an export folder, or one line saying how to make one
-    check_model_files(config.export_dir, config.variant)
+    # a corrupt or missing model fails here, in one line (for auto, each candidate as it is timed); the files
+    # checked here are not hashed again when the model loads
+    export = Export.open(config.export_dir)  # an export folder, or one line saying how to make one
+    check_model_files(export, config.variant)
 
     # uvicorn stops gracefully on SIGTERM/SIGINT, then re-raises the signal; exit 0 when it does.
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -319,7 +326,7 @@ def serve(config: ServeConfig, host: str = "0.0.0.0", port: int = 8000, access_l
 
     in_model = InModel()
     server_config = uvicorn.Config(
-        create_app(config, on_load_failure=stop, in_model=in_model),
+        create_app(config, on_load_failure=stop, in_model=in_model, export=export),
         host=host,
         port=port,
         log_level=os.environ.get("NSMC_LOG_LEVEL", "info"),

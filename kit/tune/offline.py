@@ -8,16 +8,15 @@ one, exact for variants whose logits match fp32, else the paired difference on t
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from kit.bench.report import write_records
 from kit.bench.results import BenchResult
 from kit.bench.runner import BenchConfig, run_bench
 from kit.errors import KitError
-from kit.manifest import variants_by_name
-from kit.runtime.ort_providers import create_session, session_provider
+from kit.manifest import Export
+from kit.runtime.backend import BackendOptions
+from kit.runtime.classifiers import load_backend
 from kit.runtime.registry import variant_backend
-from kit.task import Task
 from kit.tune.config import Trial, TuneConfig, output_folder
 
 
@@ -25,18 +24,18 @@ class _BudgetSpent(Exception):
     """Raised from the bench's per-cell callback once the time budget is spent."""
 
 
-def runs_on(config: TuneConfig, manifest: dict) -> str:
-    """Where the export's sessions will run ("cuda" or "cpu"): the provider asked, as ONNX Runtime honours it."""
+def runs_on(config: TuneConfig, export: Export) -> str:
+    """Where the export's variants will run ("cuda" or "cpu"): the provider asked, as the backend that runs
+    the export's fp32 (else its default) variant honours it."""
     if config.provider == "cpu":
         return "cpu"
-    variants = variants_by_name(manifest)
-    probe = variants.get("fp32") or variants[manifest["default_variant"]]  # an export may lack fp32
-    return session_provider(create_session(Path(config.export) / probe["file"], config.provider))
+    probe = "fp32" if "fp32" in export.variants else export.default_variant  # an export may lack fp32
+    return load_backend(export, probe, BackendOptions(provider=config.provider)).runs_on
 
 
-def candidate_variants(config: TuneConfig, manifest: dict, device: str) -> tuple[list[str], list[str]]:
+def candidate_variants(config: TuneConfig, export: Export, device: str) -> tuple[list[str], list[str]]:
     """The variants to try (fp32 first: the reference) and why others are left out."""
-    variants = variants_by_name(manifest)
+    variants = export.variants
     unknown = [name for name in config.variants if name not in variants]
     if unknown:
         raise KitError(f"{config.export}: no variant {', '.join(unknown)} (have: {', '.join(variants)})")
@@ -71,18 +70,18 @@ def accuracy_cost(variant: dict, cell_delta: float | None) -> tuple[float | None
     return None, None
 
 
-def tune_offline(config: TuneConfig, manifest: dict, progress) -> tuple[list[Trial], list[str]]:
+def tune_offline(config: TuneConfig, export: Export, progress) -> tuple[list[Trial], list[str]]:
     """Trials (one per bench cell) and notes."""
-    device = runs_on(config, manifest)
-    variants, notes = candidate_variants(config, manifest, device)
-    by_name = variants_by_name(manifest)
+    device = runs_on(config, export)
+    variants, notes = candidate_variants(config, export, device)
+    by_name = export.variants
     backends = {v: variant_backend(by_name[v]) for v in variants}
     bench = BenchConfig(
         export=config.export,
         backends=tuple(f"{'ort-' + device if b == 'ort' else b}:{v}" for v, b in backends.items()),
         strategies=config.strategies,
-        fixed_lengths=(Task.of_record(manifest).max_length,),
-        max_length=Task.of_record(manifest).max_length,
+        fixed_lengths=(export.task.max_length,),
+        max_length=export.task.max_length,
         batch_sizes=config.batch_sizes,
         limit=config.limit,
         texts=config.texts[: config.limit],
@@ -98,7 +97,7 @@ def tune_offline(config: TuneConfig, manifest: dict, progress) -> tuple[list[Tri
             raise _BudgetSpent
 
     try:
-        result = run_bench(bench, progress, on_cell=keep)
+        result = run_bench(bench, progress, on_cell=keep, export=export)
     except _BudgetSpent:
         result = partial[0]
         notes.append(f"the {config.budget_s:g} s budget ran out after {len(result.cells)} configurations")

@@ -11,15 +11,13 @@ configuration meets the constraints, the outputs are still written and `Infeasib
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-from pathlib import Path
 
 from kit.data.nsmc import read_texts, request_texts
 from kit.data.splits import load_splits, task_data
 from kit.environment import environment
 from kit.errors import KitError
-from kit.manifest import read_manifest, variants_by_name
+from kit.manifest import Export
 from kit.settings import check_settings
-from kit.task import Task
 from kit.tune.config import TuneConfig, TuneResult, describe, output_folder
 from kit.tune.offline import accuracy_cost, candidate_variants, predict_command, runs_on, tune_offline
 from kit.tune.report import judge, rank, row, write_outputs
@@ -30,20 +28,20 @@ class Infeasible(KitError):
     """No configuration met the constraints; the message names the closest."""
 
 
-def _texts(config: TuneConfig, manifest: dict) -> tuple[str, ...]:
+def _texts(config: TuneConfig, export: Export) -> tuple[str, ...]:
     """What the server is sent: --input's texts, else the test rows of the data the export's task was trained
     on (your own files or dataset), else NSMC's test reviews."""
     if config.texts:
         return config.texts
-    data = task_data(config.data, Task.of_record(manifest).data)
+    data = task_data(config.data, export.task.data)
     if data is not None and data.kind != "nsmc":
         return tuple(load_splits(replace(data, val_ratio=0.0), ("test",)).test.texts)
     return request_texts(None, config.data.data_dir)
 
 
-def _serve_rows(search, config: TuneConfig, manifest: dict) -> list[dict]:
+def _serve_rows(search, config: TuneConfig, export: Export) -> list[dict]:
     """One row per candidate: its best sustained trial, else its closest one."""
-    variants = variants_by_name(manifest)
+    variants = export.variants
     rows = []
     for key in search.sustained:
         trials = [t for t in search.trials if tuple(t.settings.values()) == key]
@@ -57,34 +55,35 @@ def _serve_rows(search, config: TuneConfig, manifest: dict) -> list[dict]:
     return rows
 
 
-def _offline(config: TuneConfig, manifest: dict, progress):
-    trials, notes = tune_offline(config, manifest, progress)
+def _offline(config: TuneConfig, export: Export, progress):
+    trials, notes = tune_offline(config, export, progress)
     return trials, [row(judge(t, config)) for t in trials], notes, None
 
 
-def _serve(config: TuneConfig, manifest: dict, progress):
+def _serve(config: TuneConfig, export: Export, progress):
     """Search server settings; the first candidate is the server's defaults, the baseline to beat."""
-    device = runs_on(config, manifest)
-    variants, notes = candidate_variants(config, manifest, device)
+    device = runs_on(config, export)
+    variants, notes = candidate_variants(config, export, device)
     for name in list(variants):  # a variant that already fails the accuracy constraint is not worth serving
-        delta, source = accuracy_cost(variants_by_name(manifest)[name], None)
+        delta, source = accuracy_cost(export.variants[name], None)
         if delta is not None and delta < -config.accuracy_tolerance:
             variants.remove(name)
             notes.append(f"{name}: accuracy {delta:+.2f} pt ({source}), beyond the tolerance")
-    variants.sort(key=lambda name: name != manifest["default_variant"])
-    search = tune_serve(config, variants, device, _texts(config, manifest), progress)
-    rows = _serve_rows(search, config, manifest)
+    variants.sort(key=lambda name: name != export.default_variant)
+    search = tune_serve(config, variants, device, _texts(config, export), progress)
+    rows = _serve_rows(search, config, export)
     first = next(iter(search.sustained), None)
     default = next((r for r in rows if tuple(r["settings"].values()) == first), None)
     return search.trials, rows, notes + search.notes, default
 
 
-def tune(config: TuneConfig, progress=print) -> TuneResult:
+def tune(config: TuneConfig, progress=print, export: Export | None = None) -> TuneResult:
+    """`export`: `config.export` as the caller already opened it."""
     check_settings(config)
     if config.input and not config.texts:
         config = replace(config, texts=read_texts(config.input))
-    manifest = read_manifest(Path(config.export))
-    trials, rows, notes, default = (_offline if config.mode == "offline" else _serve)(config, manifest, progress)
+    export = export or Export.open(config.export)
+    trials, rows, notes, default = (_offline if config.mode == "offline" else _serve)(config, export, progress)
     ranking = rank(rows)
     best = ranking[0] if ranking and ranking[0]["feasible"] else None
     command = None
