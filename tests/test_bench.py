@@ -213,7 +213,7 @@ def test_batches_are_padded_with_the_exports_pad_id_and_a_new_backend_is_one_reg
     from kit.bench.runner import BenchConfig, run_bench
     from kit.data.splits import DataConfig
     from kit.runtime.ort_backend import OrtBackend
-    from kit.runtime.registry import BACKENDS
+    from kit.runtime.registry import BACKENDS, Entry
 
     export = tmp_path / "export"
     shutil.copytree(tiny_export.path, export)
@@ -227,7 +227,7 @@ def test_batches_are_padded_with_the_exports_pad_id_and_a_new_backend_is_one_reg
             padding.append(batch["input_ids"][batch["attention_mask"] == 0])
             return super().timed(batch)
 
-    monkeypatch.setitem(BACKENDS, "recording", Recording)
+    monkeypatch.setitem(BACKENDS, "recording", Entry(Recording))
     config = BenchConfig(
         export=str(export),
         backends=("recording:fp32",),

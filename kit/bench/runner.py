@@ -33,7 +33,14 @@ from kit.metrics import classification_metrics, per_class_f1
 from kit.progress import progress_bar
 from kit.runtime.backend import BackendOptions, BackendSpec, BackendUnavailable
 from kit.runtime.hf import load_config, model_setting, no_weights_setting, overrides_setting, run_task
-from kit.runtime.registry import BACKENDS, parse_backend
+from kit.runtime.registry import (
+    backend_for,
+    build_backend,
+    folder_backend,
+    needs_export,
+    parse_backend,
+    unavailable_reason,
+)
 from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
 from kit.settings import check_settings, setting
 from kit.task import Task
@@ -52,11 +59,12 @@ class BenchConfig:
     scenario: str = setting(
         "inference", "inference: evaluate the test split; train: fixed optimizer steps per strategy.", choices=SCENARIOS
     )
-    backends: tuple[str, ...] = setting(
-        ("torch:fp32", "ort-cpu:fp32"),
-        "Comma-separated BACKEND:PRECISION. torch:fp32|bf16|fp16, ort-cpu:fp32|O1-O3|int8[-scheme], "
+    backends: tuple[str | BackendSpec, ...] = setting(
+        (),
+        "Comma-separated BACKEND:VARIANT. torch:fp32|bf16|fp16, ort-cpu:fp32|O1-O3|int8[-scheme], "
         "ort-cuda:fp32|O1-O4, openvino:fp32|ov-bf16|ov-int8 (an export's variants). Unavailable ones are "
-        "reported as skipped.",
+        "reported as skipped.  [default: with --export, torch:fp32 and every variant of the export that its "
+        "validation did not find invalid and that can run here; else torch:fp32,ort-cpu:fp32]",
     )
     strategies: tuple[str, ...] = setting(
         STRATEGIES,
@@ -180,11 +188,11 @@ def measure(
 
 def _ensure_export(config: BenchConfig, specs: list[BackendSpec], workdir: Path) -> Export | None:
     """An export made on the fly when an export backend (ort-*, openvino) needs one and none was given."""
-    if all(s.name == "torch" for s in specs):
+    if not any(map(needs_export, specs)):
         return None
     from kit.export.onnx import ExportConfig, export_onnx
 
-    variants = {s.precision for s in specs if s.name != "torch"} - {"fp32"}
+    variants = {s.variant for s in specs if needs_export(s)} - {"fp32"}
     result = export_onnx(
         ExportConfig(
             model=config.model,
@@ -231,6 +239,23 @@ def check_lengths(config: BenchConfig) -> None:
         check_length(model_config, length, "--fixed-lengths")
 
 
+MODEL_DEFAULT = ("torch:fp32", "ort-cpu:fp32")  # without an export: PyTorch, and ONNX Runtime on one made here
+
+
+def default_backends(export: Export | None) -> list[BackendSpec]:
+    """What `bench` measures when no backends are given: PyTorch fp32 (the reference), then, for an export,
+    each variant that was not judged invalid on the backend that runs it here (its CUDA variants on CUDA)."""
+    if export is None:
+        return [parse_backend(b) for b in MODEL_DEFAULT]
+    specs = [BackendSpec(folder_backend())]
+    for name, variant in export.variants.items():
+        spec = BackendSpec(backend_for(variant, variant.get("provider", "cpu")), name)
+        if variant["valid"] or variant.get("verdict") == "undecided":
+            if unavailable_reason(spec) is None:
+                specs.append(spec)
+    return specs
+
+
 def run_bench(
     config: BenchConfig,
     progress=print,
@@ -243,7 +268,7 @@ def run_bench(
     check_settings(config)
     if export is None and config.export:
         export = Export.open(config.export)
-    specs = [parse_backend(b) for b in config.backends]
+    specs = [parse_backend(b) for b in config.backends] or default_backends(export)
     if config.scenario == "train":
         check_lengths(config)
         return run_train_bench(config, progress, on_cell)
@@ -253,7 +278,7 @@ def run_bench(
     task = model_task(config, export)
     rows = Split(list(config.texts), None) if config.texts else evaluation_rows(config, task)
     with tempfile.TemporaryDirectory() as tmp:
-        reasons = {spec: BACKENDS[spec.name].unavailable_reason(spec) for spec in specs}
+        reasons = {spec: unavailable_reason(spec) for spec in specs}
         runnable = [s for s in specs if reasons[s] is None]
         export = export or _ensure_export(config, runnable, Path(tmp))
         tokenizer_json, side = (
@@ -264,28 +289,30 @@ def run_bench(
         source = export.manifest["source"] if export else None
         # Accuracy means nothing for an untrained architecture, given directly or through its export.
         random_weights = config.no_weights or bool(source and source["no_weights"])
-        result = BenchResult(asdict(config), environment(), not random_weights, [])
+        settings = asdict(config) | {"backends": [spec.label for spec in specs]}
+        result = BenchResult(settings, environment(), not random_weights, [])
         # One tokenizer for every backend (the export's, else the model's), so all of them see the same ids.
         tokenized = Tokenized(load_tokenizer_json(tokenizer_json, config.max_length, side), rows.texts, progress)
         export_options = BackendOptions(threads=config.threads, allow_invalid=True)
         torch_model, torch_options = torch_source(config, export)
         reference = None
         # Agreement and accuracy deltas are against torch fp32 where it runs, else the first fp32 backend.
-        fp32 = [s for s in specs if s.precision == "fp32" and reasons[s] is None]
-        reference_spec = BackendSpec("torch") if BackendSpec("torch") in fp32 else next(iter(fp32), None)
+        fp32 = [s for s in specs if s.variant == "fp32" and reasons[s] is None]
+        pytorch = BackendSpec(folder_backend())
+        reference_spec = pytorch if pytorch in fp32 else next(iter(fp32), None)
         for spec in specs:
             reason = reasons[spec]
             if reason is None:
-                model, options = (torch_model, torch_options) if spec.name == "torch" else (export, export_options)
+                model, options = (export, export_options) if needs_export(spec) else (torch_model, torch_options)
                 try:
-                    backend = BACKENDS[spec.name](spec, model, options)
+                    backend = build_backend(spec, model, options)
                 except BackendUnavailable as e:  # e.g. a CUDA build that cannot start CUDA here: skipped, not faked
                     reason = str(e)
             for strategy, length in _strategy_cells(config):
                 for batch_size in config.batch_sizes:
                     cell = InferenceCell(
                         backend=spec.name,
-                        precision=spec.precision,
+                        precision=spec.variant,
                         strategy=strategy,
                         max_length=length,
                         batch_size=batch_size,
@@ -373,8 +400,9 @@ def run_train_bench(config: BenchConfig, progress=print, on_cell=None) -> BenchR
     if config.model is None:
         raise KitError("the train scenario needs --model (a model folder or hub id; --no-weights for random weights)")
     splits = _train_data(config)
-    precisions = {parse_backend(b).precision for b in config.backends if b.startswith("torch")} or {"fp32"}
-    bench = BenchResult(asdict(config), environment(), False, [])
+    specs = [parse_backend(b) for b in config.backends] or default_backends(None)
+    precisions = {spec.variant for spec in specs if not needs_export(spec)} or {"fp32"}  # training runs PyTorch
+    bench = BenchResult(asdict(config) | {"backends": [spec.label for spec in specs]}, environment(), False, [])
     for precision in sorted(precisions):
         for strategy in config.strategies:
             for batch_size in config.batch_sizes:
@@ -399,7 +427,7 @@ def run_train_bench(config: BenchConfig, progress=print, on_cell=None) -> BenchR
                     )
                 t = result.train
                 cell = TrainCell(
-                    backend="torch",
+                    backend=folder_backend(),
                     precision=t["precision"],
                     strategy=strategy,
                     max_length=config.max_length,

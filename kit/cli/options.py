@@ -99,6 +99,8 @@ def field_option(field: dataclasses.Field, hint, envvar_prefix: str | None = Non
         kwargs.update(multiple=True, type=item)
     elif typing.get_origin(base) is tuple:
         cast = typing.get_args(base)[0]
+        if typing.get_origin(cast) in (typing.Union, types.UnionType):  # the command line gives the first kind
+            cast = typing.get_args(cast)[0]
         kwargs.update(default=",".join(map(str, default)), callback=comma_list(cast, meta))
     elif meta.get("choices"):
         kwargs["type"] = click.Choice(meta["choices"])

@@ -225,7 +225,7 @@ def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportC
     Returns a description of the texts used."""
     from kit.records import started_from_random_weights
     from kit.runtime.backend import BackendOptions, BackendSpec
-    from kit.runtime.registry import BACKENDS, variant_backend
+    from kit.runtime.registry import build_backend, folder_backend, variant_backend
     from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
 
     task, variants = Task.of_record(manifest), manifest["variants"]
@@ -257,7 +257,8 @@ def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportC
     checked = sum(len(strategy_rows(seqs, s)) for s in STRATEGIES)
     total = (1 + len(variants)) * checked + (1 + approximate) * len(labeled_seqs)
     with progress_bar(total, "validating") as bar:
-        torch_fp32 = counting_rows(BACKENDS["torch"](BackendSpec("torch"), config.model, source).predict, bar)
+        pytorch = build_backend(BackendSpec(folder_backend()), config.model, source)  # fp32
+        torch_fp32 = counting_rows(pytorch.predict, bar)
         reference = per_strategy(torch_fp32, seqs)
         if not all(np.isfinite(logits).all() for logits in reference.values()):
             raise ModelError(
@@ -272,7 +273,7 @@ def _validate(stage: Path, manifest: dict, built: list[Variant], config: ExportC
             name = variant_backend(variant)
             # strict: a CUDA variant runs on CUDA or fails
             options = BackendOptions(provider=variant["provider"], allow_invalid=True)
-            backend = BACKENDS[name](BackendSpec(name, variant["name"]), staged, options)
+            backend = build_backend(BackendSpec(name, variant["name"]), staged, options)
             run = counting_rows(backend.predict, bar)
             check = compare(reference, per_strategy(run, seqs), made.exact)
             if not made.exact:

@@ -1,6 +1,6 @@
 """The one interface for what runs the model. Every backend is built the same way,
 
-    backend = BACKENDS[spec.name](spec, model, BackendOptions(threads=2))
+    backend = build_backend(spec, model, BackendOptions(threads=2))    # kit.runtime.registry
 
 (`model`: an export folder for ONNX Runtime and OpenVINO, a model folder or hub id for PyTorch), and
 carries the model's contract with it (`kit.task`): its fast tokenizer (truncating on the task's side),
@@ -17,22 +17,26 @@ import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from kit.errors import ModelError
 
+MODEL_FOLDER = "model folder"  # what a backend that runs a model folder (PyTorch) runs, rather than an export
+
 
 @dataclass(frozen=True)
 class BackendSpec:
-    """Backend name and its precision (torch) or export variant (ONNX Runtime, OpenVINO)."""
+    """A backend (its registry name) and what of the model it runs: PyTorch's precision (fp32, bf16) or an
+    export's variant (fp32, int8, ov-int8, ...)."""
 
     name: str
-    precision: str = "fp32"
+    variant: str = "fp32"
 
     @property
     def label(self) -> str:
-        return f"{self.name}:{self.precision}"
+        return f"{self.name}:{self.variant}"
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,12 @@ class BackendUnavailable(ModelError):
 
 
 class Backend(ABC):
-    """Subclasses set, in `__init__(spec, model, options)`, every attribute below."""
+    """Subclasses declare what they run and where (the class attributes), and set, in
+    `__init__(spec, model, options)`, every attribute below them."""
+
+    runs: ClassVar[str]  # MODEL_FOLDER, or the runtime an export variant records ("onnxruntime", "openvino")
+    also_runs: ClassVar[tuple[str, ...]] = ()  # other runtimes' variants it can load (OpenVINO reads ONNX)
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)  # where it can run
 
     spec: BackendSpec
     runs_on: str  # where the model really runs: "cuda" or "cpu" (the provider's own answer, not the request)
@@ -76,8 +85,9 @@ class Backend(ABC):
 
     @staticmethod
     @abstractmethod
-    def unavailable_reason(spec: BackendSpec) -> str | None:
-        """Why `spec` cannot run on this machine (reported as skipped by the benchmark), else None."""
+    def unavailable_reason(spec: BackendSpec, provider: str) -> str | None:
+        """Why `spec` cannot run on this machine on `provider` (auto, cpu or cuda), reported as skipped by the
+        benchmark, else None."""
 
     @abstractmethod
     def timed(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:

@@ -39,10 +39,10 @@ def load_backend(
 ):
     """The backend for a folder (or an `Export` already opened): an export's variant (default: the export's
     default; `auto`: the fastest valid one on this machine in batches of `batch_size`, its `choice` saying
-    why), or PyTorch fp32 for a model folder.
+    why) on the backend for its runtime, or the model-folder backend (PyTorch) at fp32.
     `options.provider`: auto (CUDA where it really loads, else the CPU), cpu or cuda (an error where it
     cannot run)."""
-    from kit.runtime.registry import BACKENDS, variant_backend
+    from kit.runtime.registry import build_backend, folder_backend, variant_backend
 
     folder = _folder(model)
     if variant and variant != AUTO:  # a variant named explicitly loads even if judged invalid, with a note
@@ -50,7 +50,7 @@ def load_backend(
     if not is_export(model):
         if variant:
             raise ModelError(f"{folder}: --variant is for export folders (no {MANIFEST} here)")
-        return BACKENDS["torch"](BackendSpec("torch"), folder, options)
+        return build_backend(BackendSpec(folder_backend()), folder, options)
     export = opened(model)
     if variant == AUTO:
         from kit.runtime.variant_choice import choose_variant
@@ -60,7 +60,7 @@ def load_backend(
         return choice.backend
     name = variant or export.default_variant
     backend = variant_backend(export.variants.get(name, {}))  # an unknown name: the backend says so
-    return BACKENDS[backend](BackendSpec(backend, name), export, options)
+    return build_backend(BackendSpec(backend, name), export, options)
 
 
 def load_classifier(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kit.errors import ModelError
 from kit.manifest import MANIFEST, Export, opened
-from kit.runtime.backend import Backend, BackendOptions, BackendSpec
+from kit.runtime.backend import Backend, BackendOptions, BackendSpec, BackendUnavailable
 from kit.runtime.text_classifier import load_tokenizer_json
 from kit.task import Task, usable_positions
 
@@ -114,7 +114,11 @@ class ExportBackend(Backend):
     def _open(self, model: str | Path | Export, spec: BackendSpec, options: BackendOptions) -> ExportVariant:
         """The variant `spec` names, checked, its contract adopted; a variant its export judged invalid loads
         only with `options.allow_invalid` (the benchmark times it, said beside every cell)."""
-        export = open_variant(opened(model), spec.precision, options.allow_invalid)
+        export = open_variant(opened(model), spec.variant, options.allow_invalid)
+        if export.runtime not in (self.runs, *self.also_runs):
+            raise BackendUnavailable(
+                f"variant {export.name!r} is built for {export.runtime}: run it with {export.runtime}"
+            )
         self.export, self.manifest, self.variant, task = export.export, export.manifest, export.variant, export.task
         self.tokenizer, self.max_length, self.pad_id = export.tokenizer, task.max_length, task.pad_token_id
         self.labels, self.inputs = task.labels, task.inputs

@@ -53,6 +53,10 @@ def openvino_reason(error: Exception) -> str:
 
 
 class OpenVinoBackend(ExportBackend):
+    runs = "openvino"
+    also_runs = ("onnxruntime",)  # model.onnx too (`openvino:fp32` reproduces ONNX Runtime's fp32)
+    devices = ("cpu",)
+
     def __init__(self, spec: BackendSpec, model: str | Path, options: BackendOptions = BackendOptions()):
         import openvino as ov
 
@@ -82,10 +86,12 @@ class OpenVinoBackend(ExportBackend):
         self.description = f"openvino cpu, {export.folder} {export.name}"
 
     @staticmethod
-    def unavailable_reason(spec: BackendSpec) -> str | None:
+    def unavailable_reason(spec: BackendSpec, provider: str) -> str | None:
+        if provider == "cuda":
+            return "OpenVINO runs the export on the CPU here"
         if importlib.util.find_spec("openvino") is None:
             return "openvino is not installed (pip install 'nsmckit[openvino]')"
-        if "bf16" in spec.precision and not bf16_hardware():
+        if "bf16" in spec.variant and not bf16_hardware():
             return "this CPU has no bf16 instructions (AMX or AVX-512 BF16): bf16 would not be faster than fp32"
         return None
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.runtime.backend import BackendOptions, BackendSpec, BackendUnavailable
+from kit.runtime.backend import BackendOptions, BackendSpec
 from kit.runtime.export_folder import ExportBackend
 from kit.runtime.ort_providers import create_session, cuda_built, session_provider
 
@@ -36,14 +36,12 @@ def bound_run(session, batch: dict[str, np.ndarray], device: str) -> tuple[np.nd
 
 
 class OrtBackend(ExportBackend):
+    runs = "onnxruntime"
+    devices = ("cpu", "cuda")
+
     def __init__(self, spec: BackendSpec, model: str | Path, options: BackendOptions = BackendOptions()):
         export = self._open(model, spec, options)
-        if export.runtime != "onnxruntime":
-            raise BackendUnavailable(
-                f"variant {export.name!r} is built for {export.runtime}: run it with {export.runtime}"
-            )
-        provider = {"ort-cpu": "cpu", "ort-cuda": "cuda"}.get(spec.name, options.provider)
-        self.session = create_session(export.model_path, provider, options.threads, options.spinning)
+        self.session = create_session(export.model_path, options.provider, options.threads, options.spinning)
         self.runs_on = session_provider(self.session)  # where it really runs, whatever was asked
         export.check_logits(self.session.get_outputs()[0].shape[-1])
         self.spec = BackendSpec(f"ort-{self.runs_on}", export.name)
@@ -53,13 +51,13 @@ class OrtBackend(ExportBackend):
         self._inputs = [i.name for i in self.session.get_inputs()]  # only those the graph declares
 
     @staticmethod
-    def unavailable_reason(spec: BackendSpec) -> str | None:
+    def unavailable_reason(spec: BackendSpec, provider: str) -> str | None:
         if importlib.util.find_spec("onnxruntime") is None:
             return "onnxruntime is not installed"
-        if spec.name == "ort-cuda" and not cuda_built():
+        if provider == "cuda" and not cuda_built():
             return "no CUDAExecutionProvider (needs onnxruntime-gpu and a CUDA GPU)"
-        if spec.name == "ort-cpu" and spec.precision == "O4":
-            return "O4 is an fp16 GPU export; use it with ort-cuda"
+        if provider == "cpu" and spec.variant == "O4":
+            return "O4 is an fp16 GPU export; run it on CUDA"
         return None
 
     def timed(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:

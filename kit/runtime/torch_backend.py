@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from kit.errors import ModelError
-from kit.runtime.backend import Backend, BackendOptions, BackendSpec, cpu_peak_rss_mb
+from kit.runtime.backend import MODEL_FOLDER, Backend, BackendOptions, BackendSpec, cpu_peak_rss_mb
 from kit.runtime.text_classifier import truncating
 
 TORCH_DTYPES = ("fp32", "fp16", "bf16")
@@ -25,7 +25,11 @@ def _device(provider: str):
 
 
 class TorchBackend(Backend):
-    """Eager PyTorch (SDPA attention), weights cast to the precision; optionally torch.compile."""
+    """Eager PyTorch (SDPA attention), weights cast to the precision (the spec's variant); optionally
+    torch.compile."""
+
+    runs = MODEL_FOLDER
+    devices = ("cpu", "cuda")
 
     def __init__(self, spec: BackendSpec, model: str | Path, options: BackendOptions = BackendOptions()):
         import torch
@@ -39,7 +43,7 @@ class TorchBackend(Backend):
         self.device = _device(options.provider)
         set_seed(options.seed)  # random weights (no_weights) come out the same for every precision and the export
         loaded = load_model(str(model), no_weights=options.no_weights, config_overrides=options.config_overrides)
-        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[spec.precision]
+        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[spec.variant]
         self.model = loaded.eval().to(self.device, dtype)
         self.forward = torch.compile(self.model, dynamic=True) if options.compile else self.model
         self.runs_on = self.device.type
@@ -52,19 +56,19 @@ class TorchBackend(Backend):
         tokenizer = load_tokenizer(str(model), task.truncation_side if task else None)
         self.pad_id = tokenizer.pad_token_id or 0
         self.tokenizer = truncating(tokenizer.backend_tokenizer, self.max_length, tokenizer.truncation_side)
-        self.description = f"torch {self.runs_on} {spec.precision}, {model}"
+        self.description = f"torch {self.runs_on} {spec.variant}, {model}"
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
             # TF32 only concerns fp32 matmuls; "highest" (PyTorch's default) keeps them fp32
-            self.tf32 = torch.get_float32_matmul_precision() != "highest" if spec.precision == "fp32" else None
+            self.tf32 = torch.get_float32_matmul_precision() != "highest" if spec.variant == "fp32" else None
 
     @staticmethod
-    def unavailable_reason(spec: BackendSpec) -> str | None:
+    def unavailable_reason(spec: BackendSpec, provider: str) -> str | None:
         import torch
 
-        if spec.precision not in TORCH_DTYPES:
+        if spec.variant not in TORCH_DTYPES:
             return f"torch precision must be one of {', '.join(TORCH_DTYPES)}"
-        if spec.precision == "fp16" and not torch.cuda.is_available():
+        if spec.variant == "fp16" and not torch.cuda.is_available():
             return "fp16 needs a CUDA GPU (CPU kernels emulate it); use torch:bf16 on CPU"
         return None
 

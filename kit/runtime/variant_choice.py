@@ -46,12 +46,12 @@ class VariantChoice:
 
 
 def _candidates(export: Export, options: BackendOptions) -> tuple[list[tuple[str, str]], dict[str, str]]:
-    from kit.runtime.registry import BACKENDS, variant_backend
+    from kit.runtime.registry import unavailable_reason, variant_backend
 
     candidates, left_out = [], {}
     for variant in export.variants.values():
         name, backend = variant["name"], variant_backend(variant)
-        reason = BACKENDS[backend].unavailable_reason(BackendSpec(backend, name))
+        reason = unavailable_reason(BackendSpec(backend, name), options.provider)
         if not variant["valid"]:
             reason = "judged invalid at export"
         elif variant.get("provider") == "cuda" and options.provider == "cpu":
@@ -67,7 +67,7 @@ def choose_variant(
     export: Export | str | Path, options: BackendOptions = BackendOptions(), batch_size: int = 32
 ) -> VariantChoice:
     """Time every candidate variant and return the fastest, with the figures that chose it."""
-    from kit.runtime.registry import BACKENDS
+    from kit.runtime.registry import build_backend
 
     export = opened(export)
     texts = sample_reviews()
@@ -76,7 +76,7 @@ def choose_variant(
     fastest = None
     for backend_name, name in candidates:
         try:
-            backend = BACKENDS[backend_name](BackendSpec(backend_name, name), export, options)
+            backend = build_backend(BackendSpec(backend_name, name), export, options)
         except ModelError as e:  # e.g. a CUDA variant where CUDA cannot start
             left_out[name] = str(e)
             continue

@@ -14,9 +14,9 @@ from kit.bench.results import BenchResult
 from kit.bench.runner import BenchConfig, run_bench
 from kit.errors import KitError
 from kit.manifest import Export
-from kit.runtime.backend import BackendOptions
+from kit.runtime.backend import BackendOptions, BackendSpec
 from kit.runtime.classifiers import load_backend
-from kit.runtime.registry import variant_backend
+from kit.runtime.registry import backend_for, runs_on_device, variant_backend
 from kit.tune.config import Trial, TuneConfig, output_folder
 
 
@@ -48,8 +48,8 @@ def candidate_variants(config: TuneConfig, export: Export, device: str) -> tuple
             left_out.append(f"{name}: failed its export validation")
         elif variant.get("provider") == "cuda" and device != "cuda":
             left_out.append(f"{name}: a GPU variant, and this run is on the CPU")
-        elif variant_backend(variant) == "openvino" and device == "cuda":
-            left_out.append(f"{name}: an OpenVINO (CPU) variant, and this run is on CUDA")
+        elif not runs_on_device(variant_backend(variant), device):
+            left_out.append(f"{name}: its backend ({variant_backend(variant)}) does not run on {device}")
         else:
             chosen.append(name)
     return sorted(chosen, key=lambda n: n != "fp32"), left_out
@@ -75,10 +75,9 @@ def tune_offline(config: TuneConfig, export: Export, progress) -> tuple[list[Tri
     device = runs_on(config, export)
     variants, notes = candidate_variants(config, export, device)
     by_name = export.variants
-    backends = {v: variant_backend(by_name[v]) for v in variants}
     bench = BenchConfig(
         export=config.export,
-        backends=tuple(f"{'ort-' + device if b == 'ort' else b}:{v}" for v, b in backends.items()),
+        backends=tuple(BackendSpec(backend_for(by_name[v], device), v) for v in variants),
         strategies=config.strategies,
         fixed_lengths=(export.task.max_length,),
         max_length=export.task.max_length,
