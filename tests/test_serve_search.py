@@ -4,7 +4,7 @@ it tries, in what order, and where it stops. (Servers under load are tests/test_
 from __future__ import annotations
 
 from kit.errors import KitError
-from kit.tune.config import TuneConfig
+from kit.tune.config import TuneConfig, describe
 from kit.tune.serve_search import BEAT_BY, ServeSearch, _climb, neighbours
 
 
@@ -45,12 +45,13 @@ def test_a_flat_surface_stops_after_the_defaults_neighbours():
 def test_a_candidate_whose_server_does_not_start_is_noted_and_the_search_goes_on():
     def rate(settings):
         if settings["a"] == 2:
-            raise KitError("the server with a=2 did not start")
+            raise KitError("the server did not start")
         return settings["a"] * settings["b"]
 
     search = Surface(rate)
     _climb(search, SPACE)
-    assert search.notes == ["the server with a=2 did not start"] * 2  # (2, 10) and (2, 20)
+    failed = [{"a": 2, "b": 10}, {"a": 2, "b": 20}]
+    assert search.notes == [f"{describe(s)}: the server did not start" for s in failed]  # each named
     assert max(search.sustained, key=search.sustained.get) == (3, 20)
 
 

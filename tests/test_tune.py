@@ -170,11 +170,7 @@ def test_sigterm_to_serve_tuning_leaves_no_server_and_no_files(tiny_export, tmp_
                 words = cmdline.read_bytes().split(b"\0")
             except OSError:
                 continue
-            if (
-                b"serve" in words
-                and str(tiny_export.path).encode() in words
-                and str(scratch).encode() in b" ".join(words)
-            ):
+            if b"kit.serve.process" in words and str(scratch).encode() in b" ".join(words):
                 found.append(int(cmdline.parent.name))
         return found
 
@@ -185,7 +181,7 @@ def test_sigterm_to_serve_tuning_leaves_no_server_and_no_files(tiny_export, tmp_
     finally:
         proc.kill()
     wait_until(lambda: not servers(), 30, "the tuning server gone")
-    assert [p for p in scratch.iterdir() if p.is_dir()] == []  # its temporary folder (env file, log) removed
+    assert [p for p in scratch.iterdir() if p.is_dir()] == []  # its temporary folder (config, log) removed
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""Serve-mode tuning: for candidate server settings, start `nsmckit serve`, and find by search on the offered
+"""Serve-mode tuning: for candidate server settings, start a server (`kit.serve.process`, from a typed
+`ServeConfig`), and find by search on the offered
 rate (open-loop load, `kit.bench.loadtest`) the highest rate it sustains with p99 within the budget and no
 errors. Candidates are searched like Triton Model Analyzer's quick mode: start from the defaults, try every
 setting one step away from the best so far, move when one beats it, stop when none does or the time budget
@@ -8,26 +9,24 @@ cannot win and is dropped after one trial.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from kit.bench.loadtest import LoadtestConfig, run_loadtest
 from kit.errors import KitError
-from kit.serve.config import BatcherConfig
+from kit.serve.config import BatcherConfig, ServeConfig
 from kit.serve.env_file import setting_env_names
+from kit.serve.process import server_process
 from kit.tune.config import Trial, TuneConfig, describe
 from kit.tune.report import judge
 
 BEAT_BY = 1.05  # a candidate must hold 5% more than the best rate to replace it
-START_S = 120  # a server gets this long to load its model and answer /health
+BATCHER_FIELDS = {f.name for f in dataclasses.fields(BatcherConfig)}
 
 
 def search_space(device: str, variants: list[str]) -> dict[str, list]:
@@ -56,14 +55,6 @@ def env_lines(settings: dict, provider: str) -> list[str]:
     return [f"{names[key]}={value}" for key, value in values.items() if value is not None]
 
 
-def _stop_with_parent() -> None:
-    """In the server's process before it starts (Linux): SIGTERM it when tune dies, even by SIGKILL."""
-    import ctypes
-
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 @contextmanager
 def terminated_as_exit() -> Iterator[None]:
     """SIGTERM raises SystemExit(143) instead of ending the process on the spot, so that `finally` blocks
@@ -82,45 +73,17 @@ def terminated_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@contextmanager
-def running_server(export: str, settings: dict, provider: str) -> Iterator[str]:
-    """`nsmckit serve` with these settings from an env file, on a free loopback port, until the block ends."""
-    import socket
-    import urllib.request
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        env_file, log = Path(tmp) / "serve.env", Path(tmp) / "serve.log"
-        env_file.write_text("\n".join(env_lines(settings, provider)) + "\n")
-        command = [sys.executable, "-m", "kit.cli", "serve", export, "--host", "127.0.0.1", "--port", str(port)]
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                [*command, "--no-access-log", "--env-file", str(env_file)],
-                stdout=out,
-                stderr=out,
-                preexec_fn=_stop_with_parent if sys.platform == "linux" else None,
-            )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + START_S
-            while True:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    tail = log.read_text(errors="replace").strip().splitlines()[-1:]
-                    raise KitError(f"the server with {settings} did not start: {tail}")
-                try:
-                    urllib.request.urlopen(f"{url}/health", timeout=2)
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            yield url
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+def serve_config(export: str, settings: dict, provider: str) -> ServeConfig:
+    """The server a candidate's settings describe, as `env_lines` writes them for the user."""
+    batching = {key: value for key, value in settings.items() if key in BATCHER_FIELDS}
+    parallel = batching.get("parallel_calls", 1) > 1
+    return ServeConfig(
+        export,
+        variant=settings["variant"],
+        provider=provider,
+        threads=1 if parallel else None,  # each of the calls at once on one core
+        batching=BatcherConfig(**batching),
+    )
 
 
 class ServeSearch:
@@ -161,7 +124,7 @@ class ServeSearch:
     def sustained_rate(self, settings: dict, floor: float) -> float:
         """The highest offered rate these settings hold (0: none, or not above `floor`, the best so far).
         Rates double until one fails, then the gap is halved until it is within 15%."""
-        with running_server(self.config.export, settings, self.config.provider) as url:
+        with server_process(serve_config(self.config.export, settings, self.config.provider)) as url:
             rate = floor * BEAT_BY if floor > 0 else self.first_rate(url)
             low, high = 0.0, None
             while not self.out_of_time():
@@ -204,7 +167,7 @@ def _climb(search: ServeSearch, space: dict) -> None:
             try:
                 rate = search.sustained_rate(settings, best_rate)
             except KitError as e:  # a server that does not start: this candidate is out, the search goes on
-                search.notes.append(str(e))
+                search.notes.append(f"{describe(settings)}: {e}")
                 rate = 0.0
             search.sustained[key] = rate
             if rate > best_rate:
