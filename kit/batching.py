@@ -174,9 +174,8 @@ def bounded_calls(lengths_desc: np.ndarray, call_cost: float, max_tokens: int, m
     """`split_by_cost`'s calls, each cut further so that none computes more than `max_tokens` padded positions
     (count x longest) or `max_rows` rows, and, for sequences longer than QUADRATIC_FROM, no more attention
     than `max_tokens` positions of that length would take (the budget shrinks as length / QUADRATIC_FROM).
-    So what one request sends cannot size a model call, nor its memory, beyond the configuration. Measured
-    with klue/bert-base int8 at length 512 on CPU: 32 rows per call peaked at 2.4 GB, 8 rows at 0.7 GB, and
-    ran no slower (7.43 rows/s, 32 rows 6.57). A single sequence is never cut."""
+    So what one request sends cannot size a model call, nor its memory, beyond the configuration (what that
+    costs and saves: docs/serving.md, bench/results/serve-memory-cpu/). A single sequence is never cut."""
     calls = []
     for a, b in split_by_cost(lengths_desc, call_cost):
         longest = max(1, int(lengths_desc[a]))

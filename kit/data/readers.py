@@ -31,8 +31,8 @@ from kit.errors import DataError
 FORMATS = ("auto", "lines", "tsv", "csv", "jsonl", "parquet")
 EXTENSIONS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet", ".txt": "lines"}
 BOM = "\ufeff"
-MAX_LINE_BYTES = 64 << 20  # one line of an input file: memory followed the longest line (300 MB -> 783 MB)
-MAX_FIELDS = 1024  # distinct JSONL fields: every row carries every field (8,000 distinct keys -> a 952 MB output)
+MAX_LINE_BYTES = 64 << 20  # one line of an input file: memory follows the longest line
+MAX_FIELDS = 1024  # distinct JSONL fields: every row carries every field, so the output grows with their square
 
 Chunk = tuple[dict[str, list], list[str]]
 Row = tuple[dict, str, int]  # the row's fields, its text, the line it ends on

@@ -37,7 +37,7 @@ class PredictConfig:
     provider: str = setting(
         "auto", "auto: CUDA where it really loads, else the CPU; cuda: an error where it cannot.", choices=PROVIDERS
     )
-    threads: int | None = setting(None, "ONNX Runtime intra-op threads.  [default: all cores]", min=1)
+    threads: int | None = setting(None, "ONNX Runtime or OpenVINO intra-op threads.  [default: all cores]", min=1)
     batch_size: int = setting(64, "Texts per model call (length-sorted within a chunk).", min=1)
     chunk_rows: int = setting(8192, "Rows read, scored and written at a time: bounds memory.", min=1)
     engine: str = setting(

@@ -4,8 +4,8 @@ Which variant is fastest depends on the CPU (OpenVINO bf16 wins where AMX comput
 VNNI does, and bf16 is slower than fp32 where it is emulated), so it is not read from a table: every
 candidate that can run here is loaded and timed on the same reviews (the sample shipped with the kit,
 length-sorted batches of the size the caller runs: `predict`'s --batch-size, the server's typical call),
-best of a few passes, and the choice says why. The batch size matters: on CPU A OpenVINO's int8 is 1.3x
-ONNX Runtime's at 32 sequences a call and 0.9x at 8 (bench/results/openvino-avx512_vnni/batch-sizes).
+best of a few passes, and the choice says why. The batch size matters: which variant leads changes with
+the sequences per call (docs/openvino.md, bench/results/openvino-avx512_vnni/batch-sizes).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ descriptors, `/health` stops answering and every refused accept is logged. Here:
   the least progress: of every connection whose request is not in the model right now (`InModel`, kept
   by the app), the one with the fewest bytes per second since it connected. Clients trickling a byte at
   a time, or pipelining cheap requests and never reading the answers, go before a slow but steady upload
-  (50 KB/s in bursts survives any number of tricklers) and cannot lock out a liveness probe; a request in
+  (bench/serve_attacks.py measures both) and cannot lock out a liveness probe; a request in
   the model is never cut off; if every connection holds one, the new one is closed at once;
 - dropped and refused connections (and accepts that fail anyway) are logged as counts, at most once per
   `LOG_EVERY_S`.
