@@ -54,8 +54,9 @@ def base_config(family: str, vocab_size: int, pad_id: int):
 def main() -> None:
     from transformers import AutoTokenizer
 
+    from kit.bench.config import BenchConfig
     from kit.bench.report import write_outputs
-    from kit.bench.runner import BenchConfig, run_bench
+    from kit.bench.runner import run_bench
     from kit.data.splits import DataConfig
     from kit.environment import cpu_features
 

@@ -29,7 +29,7 @@ _EXPORTS = {
     "PredictConfig": "kit.predict.config",
     "score_file": "kit.predict.scoring",
     "score_texts": "kit.predict.scoring",
-    "BenchConfig": "kit.bench.runner",
+    "BenchConfig": "kit.bench.config",
     "run_bench": "kit.bench.runner",
     "TuneConfig": "kit.tune.config",
     "tune": "kit.tune.tuner",

@@ -180,7 +180,7 @@ def test_bench_without_a_model_or_export_says_so_before_loading_data(tmp_path):
 def test_every_cell_length_feeds_the_ids_serving_would(tiny_export):
     """A review longer than a cell's length is encoded at that length, its closing [SEP] kept, exactly as
     the server encodes it with that max_length (before, the benchmark sliced longer ids and lost [SEP])."""
-    from kit.bench.runner import Tokenized
+    from kit.bench.inference import Tokenized
     from kit.runtime.text_classifier import encode_ids, load_tokenizer_json
 
     tokenizer = load_tokenizer_json(tiny_export.path / "tokenizer.json", 64)
@@ -210,7 +210,8 @@ def test_batches_are_padded_with_the_exports_pad_id_and_a_new_backend_is_one_reg
     backend added as one class and one registry entry runs through bench like the built-in ones."""
     import shutil
 
-    from kit.bench.runner import BenchConfig, run_bench
+    from kit.bench.config import BenchConfig
+    from kit.bench.runner import run_bench
     from kit.data.splits import DataConfig
     from kit.runtime.ort_backend import OrtBackend
     from kit.runtime.registry import BACKENDS, Entry

@@ -68,7 +68,8 @@ def bow_export(tiny_export, tmp_path, monkeypatch):
 def test_a_new_artifact_kind_runs_through_bench_predict_and_serve(bow_export, nsmc_dir, tmp_path):
     import uvicorn
 
-    from kit.bench.runner import BenchConfig, run_bench
+    from kit.bench.config import BenchConfig
+    from kit.bench.runner import run_bench
     from kit.data.splits import DataConfig
     from kit.predict.config import PredictConfig
     from kit.predict.scoring import score_file

@@ -1,7 +1,7 @@
 """What a measurement found, one typed cell per scenario: `InferenceCell` (backend x strategy x batch size:
 speed, latency, accuracy), `TrainCell` (optimizer steps per strategy), `LoadCell` (a load-test level
 against a running server), and the `BenchResult` that holds them with the environment. Written by
-`kit.bench.runner` and `kit.bench.loadtest`, rendered by `kit.bench.report`."""
+`kit.bench.inference`, `kit.bench.training` and `kit.bench.loadtest`, rendered by `kit.bench.report`."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
+from kit.bench.config import BenchConfig
 from kit.bench.loadtest import LoadtestConfig
-from kit.bench.runner import BenchConfig
 from kit.cli.options import (
     FiniteFloat,
     KitGroup,
@@ -241,7 +241,7 @@ def bench_config(ctx, model: str | None, export: str | None, source: dict, setti
     """One model's benchmark and its export opened, by the settings' precedence: options given, then the
     artifact's record (an export's source model, a folder's weights, the data a task was trained on), then
     the environment."""
-    from kit.bench.runner import model_task
+    from kit.bench.subjects import model_task
     from kit.manifest import Export
     from kit.runtime.sources import data_precedence, export_source, weights_precedence
 

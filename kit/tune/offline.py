@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 
+from kit.bench.config import BenchConfig
 from kit.bench.report import write_records
 from kit.bench.results import BenchResult
-from kit.bench.runner import BenchConfig, run_bench
+from kit.bench.runner import run_bench
 from kit.errors import KitError
 from kit.manifest import Export
 from kit.runtime.backend import BackendOptions, BackendSpec
