@@ -5,7 +5,6 @@ than file descriptors, text UTF-8 cannot hold, a request that fails in the model
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import shutil
 import signal
@@ -16,6 +15,7 @@ import httpx
 import numpy as np
 import pytest
 
+from kit.bench.hostile import PIPELINED_INFO, TRICKLE_HEAD, Tricklers, stalled, steady_upload
 from kit.runtime.classifiers import load_classifier
 from tests.serving import HANG_S, start_server
 
@@ -87,27 +87,12 @@ def test_a_client_that_stops_mid_request_is_dropped(guarded, partial):
         assert client.recv(1024) == b""  # closed at the 1 s deadline, with no answer owed
 
 
-@contextlib.contextmanager
-def stalled_clients(url: str, count: int, first_bytes: bytes):
-    """`count` connections that send `first_bytes` and then nothing, closed when the block ends."""
-    clients = []
-    try:
-        for _ in range(count):
-            clients.append(raw_connection(url))
-            clients[-1].sendall(first_bytes)
-        yield clients
-    finally:
-        for client in clients:
-            client.close()
-
-
-@pytest.mark.slow
 def test_stalled_connections_beyond_the_file_limit_leave_health_answering(tiny_export, tmp_path):
     """300 clients that never finish their headers, against a process allowed 256 open files."""
     log = tmp_path / "serve.log"
     proc, url = start_server(tiny_export.path, "--header-timeout", "60", log=log, open_files=256)
     try:
-        with stalled_clients(url, 300, b"GET /health HTTP/1.1\r\nHost: x\r\n"):
+        with stalled(url, 300, b"GET /health HTTP/1.1\r\nHost: x\r\n", timeout=HANG_S):
             for _ in range(5):
                 assert httpx.get(f"{url}/health", timeout=HANG_S).status_code == 200
             info = httpx.get(f"{url}/info", timeout=HANG_S).json()
@@ -125,7 +110,7 @@ def test_clients_trickling_their_bodies_cannot_lock_out_health(tiny_export):
     cap of 64 connections: a new connection displaces the stalest of them, so /health keeps answering."""
     proc, url = start_server(tiny_export.path, "--body-timeout", "60", open_files=256)
     try:
-        with stalled_clients(url, 100, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"):
+        with stalled(url, 100, TRICKLE_HEAD, timeout=HANG_S):
             assert [httpx.get(f"{url}/health", timeout=HANG_S).status_code for _ in range(10)] == [200] * 10
     finally:
         stop(proc)
@@ -246,7 +231,7 @@ def test_clients_that_never_read_their_answers_cannot_lock_out_health(tiny_expor
     of them locked /health out for as long as they were held). Now they count as stalled."""
     proc, url = start_server(tiny_export.path, "--max-connections", "20", "--write-timeout", "600")
     try:
-        with stalled_clients(url, 40, b"GET /info HTTP/1.1\r\nHost: x\r\n\r\n" * 3000):
+        with stalled(url, 40, PIPELINED_INFO * 3000, timeout=HANG_S):
             threading.Event().wait(2)  # setup: the answers fill the clients' socket buffers
             assert [httpx.get(f"{url}/health", timeout=HANG_S).status_code for _ in range(10)] == [200] * 10
     finally:
@@ -259,55 +244,23 @@ def test_a_steady_upload_survives_a_flood_of_tricklers(tiny_export):
     64: displacement went by the oldest last byte, which reset the upload every time; by bytes per second since
     connecting, the tricklers go first."""
     proc, url = start_server(tiny_export.path, "--body-timeout", "60", open_files=256)
-    texts = ["좋은 영화 " * 150] * 200
-    body = json.dumps({"texts": texts}, ensure_ascii=False).encode()
-    headers = (
-        f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    first = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"
-    done = threading.Event()
     try:
-        with stalled_clients(url, 110, first) as flood:
-
-            def trickle():  # a byte each every 50 ms; a trickler displaced at the cap comes straight back
-                while not done.wait(0.05):
-                    for i, client in enumerate(flood):
-                        try:
-                            client.send(b" ")
-                        except OSError:
-                            with contextlib.suppress(OSError):
-                                client.close()
-                                flood[i] = raw_connection(url)
-                                flood[i].sendall(first)
-
-            trickler = threading.Thread(target=trickle, daemon=True)
-            trickler.start()
-            try:
-                upload = raw_connection(url)
-                upload.sendall(headers.encode())
-                for start in range(0, len(body), 5000):  # 5 KB every 100 ms: 50 KB/s in bursts
-                    upload.sendall(body[start : start + 5000])
-                    threading.Event().wait(0.1)
-                upload.settimeout(60)
-                status = upload.recv(64).split(b"\r\n")[0]
-                upload.close()
-            finally:  # no trickler reconnects once the flood's sockets are closed
-                done.set()
-                trickler.join()
+        with Tricklers(url, 110, timeout=HANG_S):
+            status = steady_upload(url, kb_per_s=50, timeout=HANG_S)
     finally:
         stop(proc)
-    assert status == b"HTTP/1.1 200 OK"
+    assert status == "HTTP/1.1 200 OK"
 
 
-@pytest.mark.slow
 def test_a_connection_is_not_displaced_before_its_first_bytes_arrive(tiny_export):
     """At the cap, a client connected a moment ago whose request is still on its way had 0 bytes/s and went
     first, before any trickler: while displaced tricklers reconnected, a steady upload was reset in 1 of 3
-    tries. Every connection now starts with a credit, so the tricklers go first."""
+    tries. A new connection that has sent nothing yet is judged at a starting credit, so the tricklers go
+    first."""
     proc, url = start_server(tiny_export.path, "--max-connections", "8", "--body-timeout", "60")
     try:
-        with stalled_clients(url, 8, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"):
-            threading.Event().wait(1)  # setup: the tricklers' rate falls below a new connection's credit
+        with stalled(url, 8, TRICKLE_HEAD, timeout=HANG_S):
+            threading.Event().wait(1)  # setup: the tricklers are older than the new connection
             fresh = raw_connection(url)  # at the cap: displaces a trickler, and sends nothing yet
             late = raw_connection(url)  # displaces the next slowest: a trickler again, not `fresh`
             fresh.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -15,7 +15,9 @@ descriptors, `/health` stops answering and every refused accept is logged. Here:
   by the app), the one with the fewest bytes per second since it connected. Clients trickling a byte at
   a time, or pipelining cheap requests and never reading the answers, go before a slow but steady upload
   (bench/serve_attacks.py measures both) and cannot lock out a liveness probe; a request in
-  the model is never cut off; if every connection holds one, the new one is closed at once;
+  the model is never cut off; a new connection that has sent nothing yet is judged at a starting credit,
+  not at 0 bytes/s (its first bytes may be on their way); if no connection may be displaced, the new one
+  is closed at once;
 - dropped and refused connections (and accepts that fail anyway) are logged as counts, at most once per
   `LOG_EVERY_S`.
 
@@ -38,7 +40,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from kit.serve.config import ConnectionConfig, max_connections
 
 LOG_EVERY_S = 10.0
-START_CREDIT = (1024, 1.0)  # bytes and seconds every connection is credited with, for its progress rate
+START_CREDIT = (1024, 1.0)  # bytes and seconds every connection's progress rate starts from
+FIRST_BYTES_S = 0.25  # how long a new connection that has sent nothing yet counts at twice the credit rate
 WAITING_ON = {  # why a connection's deadline runs, as the log says it
     "headers": "waiting for their request headers",
     "body": "waiting for their request body",
@@ -124,12 +127,16 @@ class GuardedH11Protocol(H11Protocol):
 
     @property
     def progress(self) -> float:
-        """Bytes per second the client sent since it connected, counting `START_CREDIT` as sent at connect:
-        a connection whose first bytes are still on their way (0 B/s) would otherwise go first, and while
-        displaced tricklers reconnect, each new connection arrived in such a moment (a steady upload was
-        reset in 1 of 3 tries)."""
+        """Bytes per second the client sent since it connected, counting `START_CREDIT` as sent at connect: a
+        plain rate ranks a trickler a millisecond old, its first 70 bytes in, above a steady 50 KB/s upload
+        (while displaced tricklers reconnect, every trickler is that young, and the upload lost every time).
+        A new connection that has sent nothing yet counts at twice the credit rate for `FIRST_BYTES_S`, above
+        a young trickler with its first bytes in: its own first bytes may be on their way."""
         credit_bytes, credit_s = START_CREDIT
-        return (self.received + credit_bytes) / (time.monotonic() - self.connected_at + credit_s)
+        age = time.monotonic() - self.connected_at
+        if self.received == 0 and age < FIRST_BYTES_S:
+            return 2 * credit_bytes / credit_s
+        return (self.received + credit_bytes) / (age + credit_s)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -162,8 +169,8 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
     def _displace_stalled(self) -> bool:
-        """Close the connection with the least progress whose request is not in the model; False if every
-        other one's is."""
+        """Close the connection with the least progress whose request is not in the model; False if there is
+        none."""
         displaceable = [
             c
             for c in self.connections
@@ -174,7 +181,9 @@ class GuardedH11Protocol(H11Protocol):
         ]
         if not displaceable:
             return False
-        slowest = min(displaceable, key=lambda c: c.progress)
+        # of equal progress (new connections that have sent nothing yet) the newest goes: a client whose first
+        # bytes were on their way when displaced tricklers reconnected was reset (1 upload in 13)
+        slowest = min(displaceable, key=lambda c: (c.progress, -c.connected_at))
         what = WAITING_ON.get(slowest.waiting_for, "while it was being answered")
         self.log.note(f"displaced at the connection limit {what}")
         slowest.transport.close()
