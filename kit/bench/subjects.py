@@ -87,9 +87,8 @@ def default_backends(export: Export | None) -> list[BackendSpec]:
     specs = [BackendSpec(folder_backend())]
     for name, variant in export.variants.items():
         spec = BackendSpec(backend_for(variant, variant.get("provider", "cpu")), name)
-        if variant["valid"] or variant.get("verdict") == "undecided":
-            if unavailable_reason(spec) is None:
-                specs.append(spec)
+        if variant["valid"] and unavailable_reason(spec) is None:  # valid: usable, undecided included
+            specs.append(spec)
     return specs
 
 
@@ -154,7 +153,7 @@ def torch_source(config: BenchConfig, export: Export | None) -> tuple[str, Backe
 
 def check_lengths(config: BenchConfig) -> None:
     """Every pad and truncation length within the model's positions, before any work."""
-    from kit.runtime.hf import check_length, load_config
+    from kit.runtime.hf import check_length
 
     source = config.export if config.export and (Path(config.export) / "config.json").is_file() else config.model
     if source is None:

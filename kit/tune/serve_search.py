@@ -44,15 +44,20 @@ def search_space(device: str, variants: list[str]) -> dict[str, list]:
     return space
 
 
-def env_lines(settings: dict, provider: str) -> list[str]:
-    """The candidate as the NSMC_SERVE_* lines `nsmckit serve --env-file`, Docker and Kubernetes read."""
+def server_settings(settings: dict, provider: str) -> dict:
+    """A candidate's settings as the server takes them, for the search's servers and serve.env alike."""
     values = dict(settings)
     if values.get("parallel_calls", 1) > 1:
         values["threads"] = 1  # each of the calls at once on one core
     if provider != "auto":
         values["provider"] = provider
+    return values
+
+
+def env_lines(settings: dict, provider: str) -> list[str]:
+    """The candidate as the NSMC_SERVE_* lines `nsmckit serve --env-file`, Docker and Kubernetes read."""
     names = setting_env_names()
-    return [f"{names[key]}={value}" for key, value in values.items() if value is not None]
+    return [f"{names[key]}={value}" for key, value in server_settings(settings, provider).items() if value is not None]
 
 
 @contextmanager
@@ -75,15 +80,9 @@ def terminated_as_exit() -> Iterator[None]:
 
 def serve_config(export: str, settings: dict, provider: str) -> ServeConfig:
     """The server a candidate's settings describe, as `env_lines` writes them for the user."""
-    batching = {key: value for key, value in settings.items() if key in BATCHER_FIELDS}
-    parallel = batching.get("parallel_calls", 1) > 1
-    return ServeConfig(
-        export,
-        variant=settings["variant"],
-        provider=provider,
-        threads=1 if parallel else None,  # each of the calls at once on one core
-        batching=BatcherConfig(**batching),
-    )
+    values = server_settings(settings, provider)
+    batching = {key: values.pop(key) for key in list(values) if key in BATCHER_FIELDS}
+    return ServeConfig(export, **values, batching=BatcherConfig(**batching))
 
 
 class ServeSearch:
